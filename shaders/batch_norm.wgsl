@@ -1,0 +1,38 @@
+// batch_norm: inference batch norm folded to a per-channel affine map, plus an activation:
+//   out = act(x · scale[c] + shift[c]). One invocation per element.
+//
+// Bindings: 0 x [N, C, H, W] · 1 scale [C] · 2 shift [C]
+//           3 out [N, out_c_total, H, W] at channel out_c_offset · 4 params
+// Grid: ceil(N·C·H·W / 64) workgroups, folded to 2-D by the runtime.
+
+struct Params {
+    n: u32, c: u32, plane: u32, act: u32,
+    out_c_total: u32, out_c_offset: u32, _pad0: u32, _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> scale: array<f32>;
+@group(0) @binding(2) var<storage, read> shift: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+fn act(v: f32, code: u32) -> f32 {
+    switch code {
+        case 1u: { return max(v, 0.0); }
+        case 2u: { return tanh(clamp(v, -20.0, 20.0)); }
+        case 3u: { return 1.0 / (1.0 + exp(-v)); }
+        default: { return v; }
+    }
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let i = (wid.x + wid.y * nwg.x) * 64u + lid;
+    if (i >= p.n * p.c * p.plane) { return; }
+    let pix = i % p.plane;
+    let c = (i / p.plane) % p.c;
+    let n = i / (p.plane * p.c);
+    let v = act(fma(x[i], scale[c], shift[c]), p.act);
+    out[(n * p.out_c_total + p.out_c_offset + c) * p.plane + pix] = v;
+}

@@ -1,0 +1,193 @@
+//! The subcommands: each builds what it needs through the library and prints a table (or JSON).
+//! Return `Ok(false)` for "ran, but a check failed" (exit status 1).
+
+use crate::table::{shape, thousands, Table};
+use deeper::check::{check_layers, check_network, random_input};
+use deeper::graph::infer;
+use deeper::models::{self, ModelOptions, NETWORKS};
+use deeper::runtime::{list_adapters, Gpu, GpuOptions};
+use deeper::Result;
+use std::io::Write;
+
+fn open_gpu() -> Result<Gpu> {
+    Gpu::new(&GpuOptions::from_env())
+}
+
+/// `deeper devices`.
+pub fn devices() -> Result<bool> {
+    let list = list_adapters(&GpuOptions::from_env())?;
+    if list.is_empty() {
+        println!("no GPU adapter found (install a Vulkan driver, e.g. mesa-vulkan-drivers)");
+        return Ok(false);
+    }
+    for (i, a) in list.iter().enumerate() {
+        let l = &a.limits;
+        println!(
+            "[{i}] {} — {} {} ({} {})",
+            a.name, a.backend, a.device_type, a.driver, a.driver_info
+        );
+        println!(
+            "    max_storage_buffer_binding_size  {}",
+            thousands(l.max_storage_buffer_binding_size)
+        );
+        println!(
+            "    max_buffer_size                  {}",
+            thousands(l.max_buffer_size)
+        );
+        println!(
+            "    max_compute_workgroup_storage    {}",
+            thousands(l.max_compute_workgroup_storage_size as u64)
+        );
+        println!(
+            "    max_compute_invocations/group    {}",
+            l.max_compute_invocations_per_workgroup
+        );
+        println!(
+            "    max_compute_workgroups/dimension {}",
+            thousands(l.max_compute_workgroups_per_dimension as u64)
+        );
+        println!("    features                         {:?}", a.features);
+    }
+    Ok(true)
+}
+
+fn build(net: &str, size: Option<usize>, aux: bool, seed: u64) -> Result<deeper::graph::Graph> {
+    models::build(
+        net,
+        &ModelOptions {
+            size,
+            seed,
+            aux,
+            ..Default::default()
+        },
+    )
+}
+
+/// `deeper info <net> [--json]`.
+pub fn info(net: &str, size: Option<usize>, aux: bool, json: bool) -> Result<bool> {
+    let graph = build(net, size, aux, 0)?;
+    let layers = infer::summary(&graph)?;
+    let params: u64 = layers.iter().map(|l| l.params).sum();
+    let macs: u64 = layers.iter().map(|l| l.macs).sum();
+    if json {
+        let rows: Vec<_> = layers
+            .iter()
+            .map(|l| {
+                serde_json::json!({"name": l.name, "kind": l.kind, "output": l.output.dims(),
+                    "params": l.params, "macs": l.macs})
+            })
+            .collect();
+        let doc = serde_json::json!({"network": net, "input": graph.input.dims(), "params": params,
+            "macs": macs, "layers": rows});
+        println!("{doc:#}");
+        return Ok(true);
+    }
+    let mut t = Table::new(&["layer", "kind", "output", "params", "MACs"]);
+    for l in &layers {
+        t.row(vec![
+            l.name.clone(),
+            l.kind.into(),
+            shape(l.output),
+            thousands(l.params),
+            thousands(l.macs),
+        ]);
+    }
+    print!("{}", t.render());
+    println!(
+        "total: {} parameters, {} MACs ({:.3} G), input {}",
+        thousands(params),
+        thousands(macs),
+        macs as f64 / 1e9,
+        shape(graph.input)
+    );
+    Ok(true)
+}
+
+/// `deeper check <net>`.
+pub fn check(net: &str, batch: usize, size: Option<usize>, aux: bool, seed: u64) -> Result<bool> {
+    let gpu = open_gpu()?;
+    let graph = build(net, size, aux, seed)?;
+    let input = random_input(&graph, batch, seed + 1);
+    println!(
+        "{net}: batch {batch}, input {}, random weights (seed {seed}), on {}",
+        shape(input.shape),
+        gpu.description()
+    );
+    let rows = check_layers(&gpu, &graph, &input)?;
+    let mut t = Table::new(&[
+        "layer (GPU)",
+        "= CPU layer",
+        "kind",
+        "output",
+        "rel L2",
+        "max |Δ|",
+        "result",
+    ]);
+    let mut ok = true;
+    for r in &rows {
+        ok &= r.comparison.passed();
+        t.row(vec![
+            r.name.clone(),
+            r.reference.clone(),
+            r.kind.into(),
+            shape(r.shape),
+            format!("{:.2e}", r.comparison.rel_l2),
+            format!("{:.2e}", r.comparison.max_abs),
+            pass(r.comparison.passed()),
+        ]);
+    }
+    print!("{}", t.render());
+    for r in rows.iter().filter(|r| !r.comparison.passed()) {
+        println!("FAIL {}: {}", r.name, r.comparison);
+    }
+    println!(
+        "{} of {} layers pass",
+        rows.iter().filter(|r| r.comparison.passed()).count(),
+        rows.len()
+    );
+    Ok(ok)
+}
+
+fn pass(ok: bool) -> String {
+    if ok { "PASS" } else { "FAIL" }.into()
+}
+
+/// `deeper` with no arguments: every network at batch 1 on the GPU vs the CPU.
+pub fn main_job() -> Result<bool> {
+    let gpu = open_gpu()?;
+    println!("deeper: every classic network at batch 1, native input size, seeded random weights");
+    println!("device: {}\n", gpu.description());
+    let mut t = Table::new(&[
+        "network", "input", "params", "GMACs", "GPU ms", "CPU ms", "rel L2", "result",
+    ]);
+    let mut ok = true;
+    for (i, net) in NETWORKS.iter().enumerate() {
+        eprint!("[{}/{}] {net} ... ", i + 1, NETWORKS.len());
+        let _ = std::io::stderr().flush();
+        let graph = build(net, None, false, 0)?;
+        let input = random_input(&graph, 1, 1);
+        let r = check_network(&gpu, &graph, &input)?;
+        eprintln!(
+            "{:.0} ms GPU, {:.0} ms CPU, {}",
+            r.gpu_ms,
+            r.cpu_ms,
+            pass(r.comparison.passed())
+        );
+        ok &= r.comparison.passed();
+        t.row(vec![
+            net.to_string(),
+            format!("{}x{}x{}", graph.input.c, graph.input.h, graph.input.w),
+            thousands(r.params),
+            format!("{:.3}", r.macs as f64 / 1e9),
+            format!("{:.1}", r.gpu_ms),
+            format!("{:.1}", r.cpu_ms),
+            format!("{:.1e}", r.comparison.rel_l2),
+            pass(r.comparison.passed()),
+        ]);
+    }
+    println!("{}", t.render());
+    println!(
+        "GPU ms: one forward pass (upload, run, readback) after a warm-up; CPU ms: the reference."
+    );
+    Ok(ok)
+}

@@ -1,0 +1,139 @@
+//! `deeper run`: a network, weights (a file, the built-in ones, or seeded random), inputs (images
+//! or an `.npy` tensor) → top-k labels per input, optionally the raw logits as `.npy`.
+
+use deeper::graph::fuse::fuse;
+use deeper::labels::{top_k, Prediction};
+use deeper::models::{self, builtin_weights, weights, ModelOptions};
+use deeper::preprocess::Preprocess;
+use deeper::runtime::{Gpu, GpuOptions, Model};
+use deeper::{npy, Error, Result, Shape, Tensor};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `deeper run`.
+pub struct RunArgs {
+    pub net: String,
+    pub weights: Option<PathBuf>,
+    pub images: Vec<PathBuf>,
+    pub input: Option<PathBuf>,
+    pub top: usize,
+    pub save_logits: Option<PathBuf>,
+    pub json: bool,
+    pub strict: bool,
+    pub seed: u64,
+}
+
+/// The input batch and the name of each sample.
+fn load_inputs(a: &RunArgs) -> Result<(Tensor, Vec<String>)> {
+    if let Some(path) = &a.input {
+        let (dims, data) = npy::read(path)?;
+        let [n, c, h, w] = dims[..] else {
+            return Err(Error::Invalid(format!(
+                "{}: expected a [N, C, H, W] array, got shape {dims:?}",
+                path.display()
+            )));
+        };
+        let names = (0..n).map(|i| i.to_string()).collect();
+        return Ok((Tensor::new(Shape::new(n, c, h, w), data)?, names));
+    }
+    if a.images.is_empty() {
+        return Err(Error::Invalid("give --image FILE… or --input X.npy".into()));
+    }
+    let pre = Preprocess::for_network(&a.net);
+    let mut data = Vec::new();
+    let mut shape = Shape::new(0, 0, 0, 0);
+    for p in &a.images {
+        let t = pre.load(p)?;
+        shape = t.shape.with_n(a.images.len());
+        data.extend(t.data);
+    }
+    let names = a.images.iter().map(|p| p.display().to_string()).collect();
+    Ok((Tensor::new(shape, data)?, names))
+}
+
+/// Fills the graph's weights; returns how the output should name them.
+fn load_weights(a: &RunArgs, graph: &mut deeper::graph::Graph) -> Result<String> {
+    if let Some(path) = &a.weights {
+        let report = weights::load_file(graph, path, a.strict)?;
+        if !report.unexpected.is_empty() {
+            eprintln!(
+                "warning: {} unexpected key(s) ignored: {} (use --strict to refuse)",
+                report.unexpected.len(),
+                report.unexpected.join(", ")
+            );
+        }
+        return Ok(path.display().to_string());
+    }
+    if let Some(bytes) = builtin_weights(&a.net) {
+        weights::load_bytes(graph, bytes, "built-in weights", true)?;
+        return Ok(format!("built-in ({})", a.net));
+    }
+    Ok(format!("random({})", a.seed))
+}
+
+pub fn run(a: &RunArgs) -> Result<bool> {
+    let (input, names) = load_inputs(a)?;
+    if input.shape.h != input.shape.w {
+        return Err(Error::Invalid(format!(
+            "input {} is not square",
+            input.shape
+        )));
+    }
+    let opts = ModelOptions {
+        size: Some(input.shape.h),
+        seed: a.seed,
+        ..Default::default()
+    };
+    let mut graph = models::build(&a.net, &opts)?;
+    let weights_name = load_weights(a, &mut graph)?;
+    let gpu = Gpu::new(&GpuOptions::from_env())?;
+    let model = Model::compile(&gpu, &fuse(&graph).graph, input.shape.n, true)?;
+    let logits = model.run(&input)?.remove(0);
+    if let Some(path) = &a.save_logits {
+        npy::write(
+            path,
+            &[logits.shape.n, logits.shape.per_sample()],
+            &logits.data,
+        )?;
+    }
+    let preds = top_k(&logits, a.top);
+    if a.json {
+        print_json(a, &weights_name, &gpu, &names, &preds);
+    } else {
+        print_text(a, &weights_name, &gpu, &names, &preds);
+    }
+    Ok(true)
+}
+
+fn print_json(a: &RunArgs, weights: &str, gpu: &Gpu, names: &[String], preds: &[Vec<Prediction>]) {
+    let results: Vec<_> = names
+        .iter()
+        .zip(preds)
+        .map(|(n, p)| serde_json::json!({"input": n, "top": p}))
+        .collect();
+    let doc = serde_json::json!({"network": a.net, "weights": weights, "device": gpu.description(), "results": results});
+    println!("{doc:#}");
+}
+
+fn print_text(a: &RunArgs, weights: &str, gpu: &Gpu, names: &[String], preds: &[Vec<Prediction>]) {
+    println!("{} on {}", a.net, gpu.description());
+    if weights.starts_with("random") {
+        println!("weights: {weights}: RANDOM, NOT TRAINED: these predictions mean nothing (pass --weights FILE)");
+    } else {
+        println!("weights: {weights}");
+    }
+    for (name, p) in names.iter().zip(preds) {
+        println!("{name}:");
+        for (i, q) in p.iter().enumerate() {
+            println!(
+                "  {}. {:>6.2}%  {:>4}  {}",
+                i + 1,
+                q.prob * 100.0,
+                q.class,
+                q.label
+            );
+        }
+    }
+    if let Some(p) = &a.save_logits {
+        println!("logits saved to {}", Path::new(p).display());
+    }
+}

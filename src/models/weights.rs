@@ -1,0 +1,185 @@
+//! Loading weights from `.safetensors` files holding a PyTorch `state_dict`, keyed by the
+//! graph's parameter names (torchvision's names for the networks torchvision has). f16, bf16 and
+//! f64 tensors are converted to f32. Everything is validated before the graph is touched: a
+//! missing key names the key and its layer, a wrong shape names both shapes, NaN/Inf values
+//! name the key, a truncated or corrupt file says so. Keys inference does not use
+//! (`*.num_batches_tracked`, GoogLeNet's `aux1.*`/`aux2.*` without aux heads) are ignored;
+//! any other unknown key is reported, and is an error with `strict`.
+
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::shape::Shape;
+use safetensors::{Dtype, SafeTensors};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// What a load did besides filling the parameters.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoadReport {
+    pub loaded: usize,
+    /// Keys present in the file and deliberately unused.
+    pub ignored: Vec<String>,
+    /// Keys present in the file that the network does not have.
+    pub unexpected: Vec<String>,
+}
+
+/// Loads `path` into `graph`'s parameters.
+pub fn load_file(graph: &mut Graph, path: &Path, strict: bool) -> Result<LoadReport> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    load_bytes(graph, &bytes, &path.display().to_string(), strict)
+}
+
+/// Loads a safetensors image (`origin` names it in errors).
+pub fn load_bytes(
+    graph: &mut Graph,
+    bytes: &[u8],
+    origin: &str,
+    strict: bool,
+) -> Result<LoadReport> {
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| Error::Invalid(format!("{origin}: not a valid safetensors file ({e})")))?;
+    let wanted: HashMap<String, (Shape, String)> = graph
+        .nodes
+        .iter()
+        .flat_map(|n| {
+            n.op.param_shapes()
+                .into_iter()
+                .map(move |(s, shape)| (format!("{}.{s}", n.name), (shape, n.name.clone())))
+        })
+        .collect();
+    let has_aux = wanted.keys().any(|k| k.starts_with("aux1."));
+    let mut report = LoadReport::default();
+    let mut values: HashMap<String, Vec<f32>> = HashMap::new();
+    for (key, view) in st.iter() {
+        let Some((shape, _)) = wanted.get(key) else {
+            let ignorable = key.ends_with("num_batches_tracked")
+                || (!has_aux && (key.starts_with("aux1.") || key.starts_with("aux2.")));
+            if ignorable {
+                report.ignored.push(key.to_string());
+            } else {
+                report.unexpected.push(key.to_string());
+            }
+            continue;
+        };
+        check_shape(key, view.shape(), *shape)?;
+        let data = to_f32(key, view.dtype(), view.data())?;
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "{origin}: weight '{key}' holds a non-finite value ({}) at index {i}",
+                data[i]
+            )));
+        }
+        values.insert(key.to_string(), data);
+    }
+    if strict && !report.unexpected.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{origin}: unexpected keys (--strict): {}",
+            report.unexpected.join(", ")
+        )));
+    }
+    let mut missing: Vec<&String> = wanted.keys().filter(|k| !values.contains_key(*k)).collect();
+    missing.sort();
+    if let Some(key) = missing.first() {
+        return Err(Error::MissingWeight {
+            key: key.to_string(),
+            layer: wanted[*key].1.clone(),
+        });
+    }
+    for (key, t) in graph.params_mut() {
+        if let Some(v) = values.remove(&key) {
+            t.data = v;
+            report.loaded += 1;
+        }
+    }
+    report.ignored.sort();
+    report.unexpected.sort();
+    Ok(report)
+}
+
+/// PyTorch shapes drop trailing unit dimensions (`[out, in]` for a linear weight); ours are 4-D.
+fn check_shape(key: &str, found: &[usize], expected: Shape) -> Result<()> {
+    let mut padded = found.to_vec();
+    if padded.len() <= 4 {
+        padded.resize(4, 1);
+    }
+    if padded != expected.dims() {
+        let mut exp = expected.dims().to_vec();
+        while exp.len() > found.len().max(1) && exp.last() == Some(&1) {
+            exp.pop();
+        }
+        return Err(Error::WeightShape {
+            key: key.to_string(),
+            found: found.to_vec(),
+            expected: exp,
+        });
+    }
+    Ok(())
+}
+
+fn to_f32(key: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
+    Ok(match dtype {
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        Dtype::F16 => data
+            .chunks_exact(2)
+            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => data
+            .chunks_exact(2)
+            .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        Dtype::F64 => data
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f32)
+            .collect(),
+        other => {
+            return Err(Error::Invalid(format!(
+                "weight '{key}' has dtype {other:?}; expected a float type"
+            )))
+        }
+    })
+}
+
+/// Writes every parameter of `graph` as f32 with PyTorch's shapes (trailing unit dimensions of
+/// linear weights and vectors dropped), atomically (temporary file, then rename).
+pub fn save_file(graph: &Graph, path: &Path) -> Result<()> {
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut tensors = Vec::new();
+    for node in &graph.nodes {
+        for ((suffix, shape), t) in node.op.param_shapes().iter().zip(&node.params) {
+            let dims = torch_dims(&node.op, suffix, *shape);
+            let bytes: Vec<u8> = t.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+            tensors.push((format!("{}.{suffix}", node.name), dims, bytes));
+        }
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(k, d, b)| {
+            Ok((
+                k.clone(),
+                safetensors::tensor::TensorView::new(Dtype::F32, d.clone(), b)
+                    .map_err(|e| Error::Invalid(e.to_string()))?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let tmp = path.with_extension("safetensors.partial");
+    safetensors::serialize_to_file(views, None, &tmp)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn torch_dims(op: &crate::ops::Op, suffix: &str, s: Shape) -> Vec<usize> {
+    match (op, suffix) {
+        (crate::ops::Op::Conv2d(_), "weight") => s.dims().to_vec(),
+        (crate::ops::Op::Linear(_), "weight") => vec![s.n, s.c],
+        _ => vec![s.n],
+    }
+}

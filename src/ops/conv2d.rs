@@ -1,0 +1,319 @@
+//! 2-D convolution (`torch.nn.Conv2d`): kernel size, stride, padding (asymmetric allowed),
+//! dilation, groups, optional bias, a fused activation and an optional fused residual input
+//! added before the activation (ResNet's `relu(conv(x) + identity)`).
+//!
+//! Shapes: input `[N, C_in, H, W]`, weight `[C_out, C_in/groups, kH, kW]`, bias `[C_out]`,
+//! residual `[N, C_out, OH, OW]`, output `[N, C_out, OH, OW]`.
+//! Definition: <https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html>
+//!
+//! Two kernels: `conv2d_direct` (one invocation per output, for small, odd or grouped layers)
+//! and `conv2d_gemm` (implicit GEMM over `C_out × (N·OH·OW) × (C_in/g·kH·kW)` with workgroup
+//! tiles). [`ConvKernel::Auto`] picks by size; tests force each.
+
+use super::launch::{groups_for, Activation, Arg, Dispatch, LaunchCtx};
+use crate::error::{Error, Result};
+use crate::shader;
+use crate::shape::{Shape, Window2d};
+use crate::tensor::Tensor;
+use rayon::prelude::*;
+
+shader!(DIRECT, "conv2d_direct", 5);
+shader!(GEMM, "conv2d_gemm", 5);
+
+/// Output tile of `conv2d_gemm`: rows (output channels) × columns (output pixels).
+pub const GEMM_TILE: (usize, usize) = (64, 64);
+
+/// Which convolution kernel to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ConvKernel {
+    /// Let the selection rule decide.
+    #[default]
+    Auto,
+    Direct,
+    Gemm,
+}
+
+/// Parameters of a convolution.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2d {
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub window: Window2d,
+    pub groups: usize,
+    pub bias: bool,
+    pub activation: Activation,
+    /// A second input of the output's shape is added before the activation.
+    pub residual: bool,
+    pub kernel: ConvKernel,
+}
+
+/// Uniform of both conv shaders (mirrors `struct Params` in the WGSL files).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ConvUniform {
+    pub n: u32,
+    pub cin: u32,
+    pub h: u32,
+    pub w: u32,
+    /// Output channels computed by this dispatch.
+    pub cout: u32,
+    /// Global index of the first of them.
+    pub oc_base: u32,
+    pub cout_per_group: u32,
+    pub cin_per_group: u32,
+    pub oh: u32,
+    pub ow: u32,
+    pub kh: u32,
+    pub kw: u32,
+    pub sh: u32,
+    pub sw: u32,
+    pub ph: u32,
+    pub pw: u32,
+    pub dh: u32,
+    pub dw: u32,
+    pub has_bias: u32,
+    pub act: u32,
+    pub has_residual: u32,
+    /// Channels of the residual tensor (the op's full `C_out`).
+    pub res_c: u32,
+    pub out_c_total: u32,
+    pub out_c_offset: u32,
+}
+
+impl Conv2d {
+    /// A square-kernel convolution with bias and no activation (PyTorch's defaults).
+    pub fn new(cin: usize, cout: usize, kernel: usize, stride: usize, pad: usize) -> Self {
+        Conv2d {
+            in_channels: cin,
+            out_channels: cout,
+            window: Window2d::square(kernel, stride, pad),
+            groups: 1,
+            bias: true,
+            activation: Activation::None,
+            residual: false,
+            kernel: ConvKernel::Auto,
+        }
+    }
+
+    /// The same convolution with activation `act`.
+    pub fn with_activation(mut self, act: Activation) -> Self {
+        self.activation = act;
+        self
+    }
+
+    /// The weight and (if any) bias shapes.
+    pub fn param_shapes(&self) -> Vec<(&'static str, Shape)> {
+        let w = Shape::new(
+            self.out_channels,
+            self.in_channels / self.groups.max(1),
+            self.window.h.kernel,
+            self.window.w.kernel,
+        );
+        let mut v = vec![("weight", w)];
+        if self.bias {
+            v.push(("bias", Shape::vector(self.out_channels)));
+        }
+        v
+    }
+
+    pub(super) fn output_shape(&self, layer: &str, inputs: &[Shape]) -> Result<Shape> {
+        let x = inputs[0];
+        if self.groups == 0
+            || !self.in_channels.is_multiple_of(self.groups)
+            || !self.out_channels.is_multiple_of(self.groups)
+        {
+            return Err(Error::params(
+                layer,
+                format!(
+                    "groups {} must divide in_channels {} and out_channels {}",
+                    self.groups, self.in_channels, self.out_channels
+                ),
+            ));
+        }
+        if x.c != self.in_channels {
+            return Err(Error::shape(
+                layer,
+                format!("expects {} input channels, got input {x}", self.in_channels),
+            ));
+        }
+        let (oh, ow) = self.window.output_hw(layer, x.h, x.w)?;
+        let out = Shape::new(x.n, self.out_channels, oh, ow);
+        if self.residual && inputs[1] != out {
+            return Err(Error::shape(
+                layer,
+                format!("residual input {} must match output {out}", inputs[1]),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Multiply-accumulates producing `out`.
+    pub fn macs(&self, out: Shape) -> u64 {
+        let k = self.in_channels / self.groups * self.window.h.kernel * self.window.w.kernel;
+        (out.numel() * k) as u64
+    }
+
+    /// CPU reference, straight from the definition with f64 accumulation:
+    /// `out[n, oc, oy, ox] = bias[oc] + Σ_{ci, ky, kx} x[n, g·cin_g + ci, iy, ix] · w[oc, ci, ky, kx]`
+    /// with `iy = oy·sh + ky·dh − ph`, `ix = ox·sw + kx·dw − pw`, terms outside the input being
+    /// zero padding. The sum is walked tap by tap over a whole output plane (the same terms in
+    /// another order) so that the reference stays fast enough for full-size networks.
+    pub fn cpu(&self, inputs: &[&Tensor], params: &[Tensor], out: Shape) -> Tensor {
+        let (x, wt) = (inputs[0], &params[0]);
+        let cin_g = self.in_channels / self.groups;
+        let cout_g = self.out_channels / self.groups;
+        let plane = out.h * out.w;
+        let mut data = vec![0f32; out.numel()];
+        data.par_chunks_mut(plane).enumerate().for_each(|(i, dst)| {
+            let (n, oc) = (i / out.c, i % out.c);
+            let b0 = if self.bias {
+                params[1].data[oc] as f64
+            } else {
+                0.0
+            };
+            let mut acc = vec![b0; plane];
+            for ci in 0..cin_g {
+                let c = oc / cout_g * cin_g + ci;
+                let xs = &x.data[x.shape.index(n, c, 0, 0)..][..x.shape.h * x.shape.w];
+                for ky in 0..self.window.h.kernel {
+                    for kx in 0..self.window.w.kernel {
+                        let w = wt.at(oc, ci, ky, kx) as f64;
+                        self.add_tap(&mut acc, xs, x.shape, out, (ky, kx), w);
+                    }
+                }
+            }
+            for (j, (d, a)) in dst.iter_mut().zip(&acc).enumerate() {
+                let r = if self.residual {
+                    inputs[1].data[i * plane + j] as f64
+                } else {
+                    0.0
+                };
+                *d = self.activation.apply(a + r) as f32;
+            }
+        });
+        Tensor { shape: out, data }
+    }
+
+    /// `acc[oy, ox] += w · x[iy, ix]` for one kernel tap over every output position whose input
+    /// position lies inside the image.
+    fn add_tap(
+        &self,
+        acc: &mut [f64],
+        xs: &[f32],
+        x: Shape,
+        out: Shape,
+        (ky, kx): (usize, usize),
+        w: f64,
+    ) {
+        let (wh, ww) = (self.window.h, self.window.w);
+        for oy in 0..out.h {
+            let iy = (oy * wh.stride + ky * wh.dilation) as isize - wh.pad_before as isize;
+            if iy < 0 || iy >= x.h as isize {
+                continue;
+            }
+            let row = &xs[iy as usize * x.w..][..x.w];
+            let dst = &mut acc[oy * out.w..][..out.w];
+            for (ox, a) in dst.iter_mut().enumerate() {
+                let ix = (ox * ww.stride + kx * ww.dilation) as isize - ww.pad_before as isize;
+                if ix >= 0 && ix < x.w as isize {
+                    *a += row[ix as usize] as f64 * w;
+                }
+            }
+        }
+    }
+
+    /// The kernel the selection rule picks for this layer.
+    pub fn selected_kernel(&self, out: Shape) -> ConvKernel {
+        match self.kernel {
+            ConvKernel::Auto => {
+                let cout_g = self.out_channels / self.groups;
+                let k =
+                    self.in_channels / self.groups * self.window.h.kernel * self.window.w.kernel;
+                if cout_g >= 16 && k >= 16 && out.n * out.h * out.w >= 64 {
+                    ConvKernel::Gemm
+                } else {
+                    ConvKernel::Direct
+                }
+            }
+            k => k,
+        }
+    }
+
+    pub(super) fn dispatches(&self, ctx: &LaunchCtx) -> Vec<Dispatch> {
+        let kernel = self.selected_kernel(ctx.output);
+        ctx.row_chunks(self.out_channels)
+            .into_iter()
+            .map(|rows| {
+                let u = self.uniform(ctx, rows.start, rows.len());
+                let mut args = vec![
+                    Arg::Input(0),
+                    Arg::Param {
+                        index: 0,
+                        rows: rows.clone(),
+                    },
+                    if self.bias {
+                        Arg::Param { index: 1, rows }
+                    } else {
+                        Arg::Dummy
+                    },
+                    if self.residual {
+                        Arg::Input(1)
+                    } else {
+                        Arg::Dummy
+                    },
+                ];
+                args.push(Arg::Output);
+                let o = ctx.output;
+                let (shader, workgroups) = match kernel {
+                    ConvKernel::Gemm => {
+                        // Rows of one group in this chunk: whole groups, or part of the only one.
+                        let rows_g = u.cout_per_group.min(u.cout) as usize;
+                        let groups_here = u.cout as usize / rows_g;
+                        let tiles_m = rows_g.div_ceil(GEMM_TILE.0);
+                        let tiles_n = (o.n * o.h * o.w).div_ceil(GEMM_TILE.1);
+                        (&GEMM, groups_for(groups_here * tiles_m * tiles_n, 1))
+                    }
+                    _ => (&DIRECT, groups_for(o.n * u.cout as usize * o.h * o.w, 64)),
+                };
+                Dispatch {
+                    shader,
+                    overrides: Vec::new(),
+                    args,
+                    uniform: bytemuck::bytes_of(&u).to_vec(),
+                    workgroups,
+                }
+            })
+            .collect()
+    }
+
+    fn uniform(&self, ctx: &LaunchCtx, oc_base: usize, cout: usize) -> ConvUniform {
+        let (x, o, w) = (ctx.inputs[0], ctx.output, self.window);
+        let u = |v: usize| v as u32;
+        ConvUniform {
+            n: u(x.n),
+            cin: u(x.c),
+            h: u(x.h),
+            w: u(x.w),
+            cout: u(cout),
+            oc_base: u(oc_base),
+            cout_per_group: u(self.out_channels / self.groups),
+            cin_per_group: u(self.in_channels / self.groups),
+            oh: u(o.h),
+            ow: u(o.w),
+            kh: u(w.h.kernel),
+            kw: u(w.w.kernel),
+            sh: u(w.h.stride),
+            sw: u(w.w.stride),
+            ph: u(w.h.pad_before),
+            pw: u(w.w.pad_before),
+            dh: u(w.h.dilation),
+            dw: u(w.w.dilation),
+            has_bias: u(usize::from(self.bias)),
+            act: self.activation.code(),
+            has_residual: u(usize::from(self.residual)),
+            res_c: u(self.out_channels),
+            out_c_total: u(ctx.out_c_total),
+            out_c_offset: u(ctx.out_c_offset),
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Fully connected layer (`torch.nn.Linear`): `y[n, o] = Σ_i x[n, i]·W[o, i] + b[o]`, PyTorch's
+//! `[out, in]` weight layout, optional bias and fused activation. The input must be flattened
+//! (`[N, in, 1, 1]`). A weight larger than one GPU binding (VGG's fc6 is 411 MB) is split by
+//! output rows and run chunk by chunk, each chunk writing its columns of the output.
+//!
+//! Shapes: input `[N, in, 1, 1]`, weight `[out, in]`, bias `[out]` → `[N, out, 1, 1]`.
+//! Definition: <https://pytorch.org/docs/stable/generated/torch.nn.Linear.html>
+
+use super::launch::{groups_for, Activation, Arg, Dispatch, LaunchCtx};
+use crate::error::{Error, Result};
+use crate::shader;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use rayon::prelude::*;
+
+shader!(SHADER, "linear", 4);
+
+/// Samples handled together by one workgroup of `linear.wgsl` (each weight row is read once
+/// per block of this many samples).
+pub const BATCH_BLOCK: usize = 4;
+
+/// Parameters of a fully connected layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Linear {
+    pub in_features: usize,
+    pub out_features: usize,
+    pub bias: bool,
+    pub activation: Activation,
+}
+
+/// Uniform of `linear.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct LinearUniform {
+    pub n: u32,
+    pub in_f: u32,
+    /// Output rows in this dispatch (a chunk of the weight).
+    pub rows: u32,
+    /// First output feature of the chunk.
+    pub row_base: u32,
+    pub has_bias: u32,
+    pub act: u32,
+    pub out_c_total: u32,
+    pub out_c_offset: u32,
+}
+
+impl Linear {
+    /// A linear layer with bias and no activation.
+    pub fn new(in_features: usize, out_features: usize) -> Self {
+        Linear {
+            in_features,
+            out_features,
+            bias: true,
+            activation: Activation::None,
+        }
+    }
+
+    /// `weight` `[out, in]` and (if any) `bias` `[out]`.
+    pub fn param_shapes(&self) -> Vec<(&'static str, Shape)> {
+        let mut v = vec![("weight", Shape::matrix(self.out_features, self.in_features))];
+        if self.bias {
+            v.push(("bias", Shape::vector(self.out_features)));
+        }
+        v
+    }
+
+    pub(super) fn output_shape(&self, layer: &str, x: Shape) -> Result<Shape> {
+        if x.c != self.in_features || x.h != 1 || x.w != 1 {
+            return Err(Error::shape(
+                layer,
+                format!(
+                    "expects a flattened [N, {}, 1, 1] input, got {x}",
+                    self.in_features
+                ),
+            ));
+        }
+        Ok(Shape::matrix(x.n, self.out_features))
+    }
+
+    /// CPU reference.
+    pub fn cpu(&self, x: &Tensor, params: &[Tensor], out: Shape) -> Tensor {
+        let (w, inf) = (&params[0], self.in_features);
+        let mut data = vec![0f32; out.numel()];
+        data.par_chunks_mut(self.out_features)
+            .enumerate()
+            .for_each(|(n, row)| {
+                let xs = &x.data[n * inf..(n + 1) * inf];
+                for (o, dst) in row.iter_mut().enumerate() {
+                    let ws = &w.data[o * inf..(o + 1) * inf];
+                    let dot: f64 = xs.iter().zip(ws).map(|(a, b)| *a as f64 * *b as f64).sum();
+                    let b = if self.bias {
+                        params[1].data[o] as f64
+                    } else {
+                        0.0
+                    };
+                    *dst = self.activation.apply(dot + b) as f32;
+                }
+            });
+        Tensor { shape: out, data }
+    }
+
+    pub(super) fn dispatches(&self, ctx: &LaunchCtx) -> Vec<Dispatch> {
+        let n = ctx.inputs[0].n;
+        ctx.row_chunks(self.out_features)
+            .into_iter()
+            .map(|rows| {
+                let uniform = LinearUniform {
+                    n: n as u32,
+                    in_f: self.in_features as u32,
+                    rows: rows.len() as u32,
+                    row_base: rows.start as u32,
+                    has_bias: u32::from(self.bias),
+                    act: self.activation.code(),
+                    out_c_total: ctx.out_c_total as u32,
+                    out_c_offset: ctx.out_c_offset as u32,
+                };
+                let bias = if self.bias {
+                    Arg::Param {
+                        index: 1,
+                        rows: rows.clone(),
+                    }
+                } else {
+                    Arg::Dummy
+                };
+                Dispatch {
+                    shader: &SHADER,
+                    overrides: Vec::new(),
+                    args: vec![
+                        Arg::Input(0),
+                        Arg::Param {
+                            index: 0,
+                            rows: rows.clone(),
+                        },
+                        bias,
+                        Arg::Output,
+                    ],
+                    uniform: bytemuck::bytes_of(&uniform).to_vec(),
+                    workgroups: groups_for(rows.len() * n.div_ceil(BATCH_BLOCK), 1),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,224 @@
+//! GPU buffers: activations ([`ActBuf`], one buffer in NCHW order), parameters ([`ParamSet`],
+//! each tensor split along its first dimension into buffers that fit one binding), upload,
+//! NaN poisoning and readback.
+
+use super::Gpu;
+use crate::error::{Error, Result};
+use crate::ops::Op;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use std::ops::Range;
+use wgpu::util::DeviceExt;
+
+/// An activation buffer holding a whole `[N, C, H, W]` tensor (`C` may be a concat's total).
+/// Cloning shares the buffer (wgpu buffers are reference counted).
+#[derive(Clone)]
+pub struct ActBuf {
+    pub buffer: wgpu::Buffer,
+    pub shape: Shape,
+}
+
+/// One parameter tensor on the GPU: `(rows, buffer)` parts along its first dimension.
+pub struct ParamBuffers {
+    pub(super) parts: Vec<(Range<usize>, wgpu::Buffer)>,
+    /// Elements per row (product of the other dimensions).
+    pub(super) row_len: usize,
+}
+
+/// The GPU parameters of one layer, all split with the same rows per chunk.
+pub struct ParamSet {
+    pub rows_per_chunk: usize,
+    pub(super) tensors: Vec<ParamBuffers>,
+}
+
+impl ParamSet {
+    /// Bytes held on the GPU.
+    pub fn bytes(&self) -> u64 {
+        let per = |p: &ParamBuffers| p.parts.iter().map(|(_, b)| b.size()).sum::<u64>();
+        self.tensors.iter().map(per).sum()
+    }
+}
+
+const ACT_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// Rows per parameter chunk so that every chunk fits `limit` bytes, in multiples of `multiple`.
+pub fn rows_per_chunk(
+    layer: &str,
+    params: &[Tensor],
+    multiple: usize,
+    limit: u64,
+) -> Result<usize> {
+    let too_big = |t: &&Tensor| (t.data.len() * 4) as u64 > limit;
+    let Some(big) = params.iter().filter(too_big).max_by_key(|t| t.data.len()) else {
+        return Ok(usize::MAX);
+    };
+    let row_bytes = (big.shape.per_sample() * 4) as u64;
+    let rows = (limit / row_bytes) as usize / multiple * multiple;
+    if rows == 0 {
+        return Err(Error::Limit {
+            limit: "max_storage_buffer_binding_size",
+            value: limit,
+            needed: row_bytes * multiple as u64,
+            what: format!("the smallest weight chunk of layer '{layer}'"),
+        });
+    }
+    Ok(rows)
+}
+
+impl Gpu {
+    fn check_size(&self, bytes: u64, what: impl FnOnce() -> String) -> Result<()> {
+        if bytes > self.limits().max_buffer_size {
+            return Err(Error::Limit {
+                limit: "max_buffer_size",
+                value: self.limits().max_buffer_size,
+                needed: bytes,
+                what: what(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Uploads a host tensor into a new activation buffer.
+    pub fn upload(&self, t: &Tensor) -> Result<ActBuf> {
+        self.check_size((t.data.len() * 4) as u64, || {
+            format!("a tensor of shape {}", t.shape)
+        })?;
+        let buffer = self.scoped("upload", || {
+            self.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("activation"),
+                    contents: bytemuck::cast_slice(nonempty(&t.data)),
+                    usage: ACT_USAGE,
+                })
+        })?;
+        Ok(ActBuf {
+            buffer,
+            shape: t.shape,
+        })
+    }
+
+    /// A new activation buffer for `shape`, filled with NaN when `poison` (so that a kernel that
+    /// leaves an element unwritten is caught).
+    pub fn alloc(&self, shape: Shape, poison: bool) -> Result<ActBuf> {
+        if poison {
+            return self.upload(&Tensor {
+                shape,
+                data: vec![f32::NAN; shape.numel()],
+            });
+        }
+        let size = (shape.numel().max(1) * 4) as u64;
+        self.check_size(size, || format!("an activation of shape {shape}"))?;
+        let buffer = self.scoped("alloc", || {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("activation"),
+                size,
+                usage: ACT_USAGE,
+                mapped_at_creation: false,
+            })
+        })?;
+        Ok(ActBuf { buffer, shape })
+    }
+
+    /// Writes `t` at the start of `buf` (executed before the next submission).
+    pub fn write(&self, buf: &ActBuf, t: &Tensor) -> Result<()> {
+        if t.data.len() > buf.shape.numel() {
+            return Err(Error::Invalid(format!(
+                "{} does not fit a buffer of {}",
+                t.shape, buf.shape
+            )));
+        }
+        self.scoped("write", || {
+            self.queue
+                .write_buffer(&buf.buffer, 0, bytemuck::cast_slice(&t.data))
+        })
+    }
+
+    /// Reads an activation buffer back to the host (waits for the GPU).
+    pub fn read(&self, buf: &ActBuf) -> Result<Tensor> {
+        let size = (buf.shape.numel() * 4) as u64;
+        if size == 0 {
+            return Ok(Tensor::zeros(buf.shape));
+        }
+        let staging = self.scoped("readback", || {
+            let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut enc = self.device.create_command_encoder(&Default::default());
+            enc.copy_buffer_to_buffer(&buf.buffer, 0, &staging, 0, size);
+            self.queue.submit([enc.finish()]);
+            staging
+        })?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        let gpu_err = |m: String| Error::Gpu {
+            context: "readback".into(),
+            message: m,
+        };
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| gpu_err(e.to_string()))?;
+        rx.recv()
+            .map_err(|e| gpu_err(e.to_string()))?
+            .map_err(|e| gpu_err(e.to_string()))?;
+        let data = {
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| gpu_err(e.to_string()))?;
+            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        };
+        staging.unmap();
+        Tensor::new(buf.shape, data)
+    }
+
+    /// Uploads a layer's parameters in the op's GPU layout, split to fit one binding each.
+    pub fn upload_params(&self, op: &Op, layer: &str, params: &[Tensor]) -> Result<ParamSet> {
+        let gpu_params = op.gpu_params(params);
+        let rows = rows_per_chunk(layer, &gpu_params, op.row_multiple(), self.max_binding())?;
+        let tensors = gpu_params
+            .iter()
+            .map(|t| self.upload_split(t, rows))
+            .collect::<Result<_>>()?;
+        Ok(ParamSet {
+            rows_per_chunk: rows,
+            tensors,
+        })
+    }
+
+    fn upload_split(&self, t: &Tensor, rows: usize) -> Result<ParamBuffers> {
+        let row_len = t.shape.per_sample();
+        let total = t.shape.n;
+        let parts = (0..total.max(1))
+            .step_by(rows.min(total.max(1)))
+            .map(|r0| {
+                let r1 = (r0 + rows).min(total);
+                let data = &t.data[r0 * row_len..r1 * row_len];
+                let buffer = self.scoped("weight upload", || {
+                    self.device
+                        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                            label: Some("weight"),
+                            contents: bytemuck::cast_slice(nonempty(data)),
+                            usage: wgpu::BufferUsages::STORAGE,
+                        })
+                })?;
+                Ok((r0..r1, buffer))
+            })
+            .collect::<Result<_>>()?;
+        Ok(ParamBuffers { parts, row_len })
+    }
+}
+
+/// wgpu refuses zero-sized bindings: an empty tensor is stored as one (unread) zero.
+fn nonempty(data: &[f32]) -> &[f32] {
+    if data.is_empty() {
+        &[0.0]
+    } else {
+        data
+    }
+}

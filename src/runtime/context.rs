@@ -1,0 +1,228 @@
+//! Adapter selection and device creation. The adapter is the highest-performance one
+//! (discrete > integrated > virtual > CPU) unless `DEEPER_BACKEND` (vulkan, metal, dx12, gl)
+//! or `DEEPER_ADAPTER` (a case-insensitive substring of the adapter name) say otherwise. The
+//! device gets the adapter's own limits and, when present, timestamp queries.
+
+use super::pipelines::PipelineCache;
+use crate::error::{Error, Result};
+use std::sync::{Arc, Mutex};
+
+/// How to choose and configure the GPU.
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    /// Backend name (`vulkan`, `metal`, `dx12`, `gl`); `None` = all.
+    pub backend: Option<String>,
+    /// Substring of the adapter name to require.
+    pub adapter: Option<String>,
+    /// Treat the storage-binding limit as at most this many bytes (tests use it to force the
+    /// split paths on small tensors).
+    pub max_binding: Option<u64>,
+}
+
+impl GpuOptions {
+    /// Options from `DEEPER_BACKEND`, `DEEPER_ADAPTER` and `DEEPER_MAX_BINDING`.
+    pub fn from_env() -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        GpuOptions {
+            backend: var("DEEPER_BACKEND"),
+            adapter: var("DEEPER_ADAPTER"),
+            max_binding: var("DEEPER_MAX_BINDING").and_then(|v| v.parse().ok()),
+        }
+    }
+}
+
+/// One adapter as `deeper devices` prints it.
+#[derive(Clone, Debug)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub driver_info: String,
+    pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
+}
+
+/// An open GPU: device, queue, limits in force, pipeline cache.
+pub struct Gpu {
+    pub(super) device: wgpu::Device,
+    pub(super) queue: wgpu::Queue,
+    pub(super) pipelines: PipelineCache,
+    pub(super) dummy: wgpu::Buffer,
+    pub(super) uncaptured: Arc<Mutex<Vec<String>>>,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    max_binding: u64,
+    timestamps: bool,
+}
+
+fn backends(name: Option<&str>) -> Result<wgpu::Backends> {
+    Ok(match name.map(str::to_ascii_lowercase).as_deref() {
+        None => wgpu::Backends::all(),
+        Some("vulkan") => wgpu::Backends::VULKAN,
+        Some("metal") => wgpu::Backends::METAL,
+        Some("dx12") => wgpu::Backends::DX12,
+        Some("gl") => wgpu::Backends::GL,
+        Some(other) => {
+            return Err(Error::Invalid(format!(
+                "unknown backend '{other}' (DEEPER_BACKEND: vulkan, metal, dx12, gl)"
+            )))
+        }
+    })
+}
+
+fn rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+fn adapters(opts: &GpuOptions) -> Result<Vec<wgpu::Adapter>> {
+    let b = backends(opts.backend.as_deref())?;
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    desc.backends = b;
+    let instance = wgpu::Instance::new(desc);
+    let mut list = pollster::block_on(instance.enumerate_adapters(b));
+    if let Some(sub) = &opts.adapter {
+        let sub = sub.to_lowercase();
+        list.retain(|a| a.get_info().name.to_lowercase().contains(&sub));
+    }
+    // Stable: by device type, Vulkan before GL for the same device.
+    list.sort_by_key(|a| {
+        let i = a.get_info();
+        (rank(i.device_type), i.backend == wgpu::Backend::Gl)
+    });
+    Ok(list)
+}
+
+/// Every adapter wgpu can see under `opts` (best first).
+pub fn list_adapters(opts: &GpuOptions) -> Result<Vec<AdapterSummary>> {
+    Ok(adapters(opts)?
+        .iter()
+        .map(|a| {
+            let i = a.get_info();
+            AdapterSummary {
+                name: i.name,
+                backend: format!("{:?}", i.backend),
+                device_type: format!("{:?}", i.device_type),
+                driver: i.driver,
+                driver_info: i.driver_info,
+                limits: a.limits(),
+                features: a.features(),
+            }
+        })
+        .collect())
+}
+
+impl Gpu {
+    /// Opens the best adapter under `opts`.
+    pub fn new(opts: &GpuOptions) -> Result<Gpu> {
+        let adapter = adapters(opts)?.into_iter().next().ok_or_else(|| {
+            Error::NoAdapter(format!(
+                "backend {:?}, adapter filter {:?}; on a machine without a GPU install Mesa's \
+                 software Vulkan driver (apt-get install mesa-vulkan-drivers)",
+                opts.backend.as_deref().unwrap_or("any"),
+                opts.adapter.as_deref().unwrap_or("none")
+            ))
+        })?;
+        let wanted =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
+        let features = adapter.features() & wanted;
+        let limits = adapter.limits();
+        let desc = wgpu::DeviceDescriptor {
+            label: Some("deeper"),
+            required_features: features,
+            required_limits: limits.clone(),
+            ..Default::default()
+        };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc))
+            .map_err(|e| Error::Device(e.to_string()))?;
+        let uncaptured = Arc::new(Mutex::new(Vec::new()));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut v) = sink.lock() {
+                v.push(e.to_string());
+            }
+        }));
+        let dummy = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("dummy"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let hw = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let max_binding = opts.max_binding.map_or(hw, |m| m.min(hw));
+        Ok(Gpu {
+            pipelines: PipelineCache::default(),
+            timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            info: adapter.get_info(),
+            device,
+            queue,
+            dummy,
+            uncaptured,
+            limits,
+            max_binding,
+        })
+    }
+
+    /// Adapter name, backend and driver, e.g. `llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, llvmpipe)`.
+    pub fn description(&self) -> String {
+        format!(
+            "{} ({:?}, {})",
+            self.info.name, self.info.backend, self.info.driver
+        )
+    }
+
+    /// The adapter's name.
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// The limits the device was created with (the adapter's own).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// Largest storage binding (and buffer) `deeper` uses, in bytes.
+    pub fn max_binding(&self) -> u64 {
+        self.max_binding
+    }
+
+    /// Whether the device records timestamp queries.
+    pub fn has_timestamps(&self) -> bool {
+        self.timestamps
+    }
+
+    /// Runs `f` inside validation and out-of-memory error scopes; any error becomes
+    /// [`Error::Gpu`] with `context`.
+    pub(super) fn scoped<T>(&self, context: &str, f: impl FnOnce() -> T) -> Result<T> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f();
+        let errs = [pollster::block_on(val.pop()), pollster::block_on(oom.pop())];
+        if let Some(e) = errs.into_iter().flatten().next() {
+            return Err(Error::Gpu {
+                context: context.into(),
+                message: e.to_string(),
+            });
+        }
+        let mut late = self
+            .uncaptured
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        match late.pop() {
+            Some(message) => Err(Error::Gpu {
+                context: context.into(),
+                message,
+            }),
+            None => Ok(out),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! A network compiled for the GPU at a fixed batch size: weights resident, one buffer per plan
+//! slot, every layer's bind groups built once. [`Model::run`] writes the input, records the
+//! whole forward pass into one compute pass, submits once and reads the outputs back: the only
+//! host synchronisation.
+
+use super::buffers::{ActBuf, ParamSet};
+use super::exec::{compile_node, Step};
+use super::Gpu;
+use crate::error::{Error, Result};
+use crate::graph::plan::{plan, Plan};
+use crate::graph::{infer, Graph};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+/// A compiled network.
+pub struct Model<'g> {
+    gpu: &'g Gpu,
+    /// The (fused) graph that runs.
+    pub graph: Graph,
+    pub plan: Plan,
+    pub batch: usize,
+    shapes: Vec<Shape>,
+    slots: Vec<ActBuf>,
+    _params: Vec<ParamSet>,
+    steps: Vec<Step>,
+    /// For each step, the node it belongs to.
+    pub step_nodes: Vec<usize>,
+}
+
+impl<'g> Model<'g> {
+    /// Compiles `graph` (normally fused) for `batch` samples. `reuse = false` keeps every value
+    /// in its own buffer so that [`Model::read_value`] works for all of them.
+    pub fn compile(gpu: &'g Gpu, graph: &Graph, batch: usize, reuse: bool) -> Result<Self> {
+        let shapes = infer::shapes(graph, batch)?;
+        let plan = plan(graph, batch, reuse)?;
+        let slots = plan
+            .slot_elems
+            .iter()
+            .map(|e| gpu.alloc(Shape::vector(*e), false))
+            .collect::<Result<Vec<_>>>()?;
+        let mut m = Model {
+            gpu,
+            graph: graph.clone(),
+            plan,
+            batch,
+            shapes,
+            slots,
+            _params: Vec::new(),
+            steps: Vec::new(),
+            step_nodes: Vec::new(),
+        };
+        m.compile_steps()?;
+        Ok(m)
+    }
+
+    fn compile_steps(&mut self) -> Result<()> {
+        for (i, node) in self.graph.nodes.iter().enumerate() {
+            let params = self.gpu.upload_params(&node.op, &node.name, &node.params)?;
+            if self.plan.runs[i] {
+                let ins: Vec<ActBuf> = node.inputs.iter().map(|v| self.input_view(v.0)).collect();
+                let refs: Vec<&ActBuf> = ins.iter().collect();
+                let loc = self.plan.locations[i + 1];
+                let out = ActBuf {
+                    buffer: self.slots[loc.slot].buffer.clone(),
+                    shape: loc.region,
+                };
+                let shape = self.shapes[i + 1];
+                let steps = self.gpu.scoped(&node.name, || {
+                    compile_node(
+                        self.gpu,
+                        &node.op,
+                        &node.name,
+                        &refs,
+                        &params,
+                        &out,
+                        shape,
+                        loc.c_offset,
+                    )
+                })??;
+                self.step_nodes.extend(std::iter::repeat_n(i, steps.len()));
+                self.steps.extend(steps);
+            }
+            self._params.push(params);
+        }
+        Ok(())
+    }
+
+    /// A whole value as a buffer view (values read by kernels are never concat slices).
+    fn input_view(&self, v: usize) -> ActBuf {
+        let loc = self.plan.locations[v];
+        ActBuf {
+            buffer: self.slots[loc.slot].buffer.clone(),
+            shape: self.shapes[v],
+        }
+    }
+
+    /// Runs one forward pass and returns the graph's outputs.
+    pub fn run(&self, input: &Tensor) -> Result<Vec<Tensor>> {
+        self.forward(input)?;
+        self.graph
+            .outputs
+            .iter()
+            .map(|v| self.read_value(v.0))
+            .collect()
+    }
+
+    /// Writes `input` and submits the forward pass (no readback).
+    pub fn forward(&self, input: &Tensor) -> Result<()> {
+        if input.shape != self.shapes[0] {
+            return Err(Error::shape(
+                "input",
+                format!("model compiled for {}, got {}", self.shapes[0], input.shape),
+            ));
+        }
+        self.gpu.write(&self.input_view(0), input)?;
+        self.gpu.submit(&self.steps)
+    }
+
+    /// Reads value `v` after a run (with `reuse`, only outputs are guaranteed intact).
+    pub fn read_value(&self, v: usize) -> Result<Tensor> {
+        let loc = self.plan.locations[v];
+        let shape = self.shapes[v];
+        if loc.c_offset == 0 && loc.region.numel() == shape.numel() {
+            return self.gpu.read(&self.input_view(v));
+        }
+        let region = ActBuf {
+            buffer: self.slots[loc.slot].buffer.clone(),
+            shape: loc.region,
+        };
+        let all = self.gpu.read(&region)?;
+        let plane = shape.h * shape.w;
+        let mut data = Vec::with_capacity(shape.numel());
+        for n in 0..shape.n {
+            let start = loc.region.index(n, loc.c_offset, 0, 0);
+            data.extend_from_slice(&all.data[start..start + shape.c * plane]);
+        }
+        Tensor::new(shape, data)
+    }
+
+    /// The compiled dispatches in execution order.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// The shape of every value at this batch size.
+    pub fn shapes(&self) -> &[Shape] {
+        &self.shapes
+    }
+}

@@ -1,0 +1,100 @@
+//! Host tensors: a [`Shape`] and its f32 values in C order. The CPU reference and every
+//! upload/readback use this one type. [`Rng`] makes seeded random data for tests and weights.
+
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+
+/// An f32 tensor on the host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    pub shape: Shape,
+    pub data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor from values; errors when the length does not match the shape.
+    pub fn new(shape: Shape, data: Vec<f32>) -> Result<Self> {
+        if data.len() != shape.numel() {
+            return Err(Error::Invalid(format!(
+                "tensor of shape {shape} needs {} values, got {}",
+                shape.numel(),
+                data.len()
+            )));
+        }
+        Ok(Tensor { shape, data })
+    }
+
+    /// All zeros.
+    pub fn zeros(shape: Shape) -> Self {
+        Tensor {
+            shape,
+            data: vec![0.0; shape.numel()],
+        }
+    }
+
+    /// Uniform random values in `[lo, hi)`.
+    pub fn uniform(shape: Shape, lo: f32, hi: f32, rng: &mut Rng) -> Self {
+        let data = (0..shape.numel()).map(|_| rng.uniform(lo, hi)).collect();
+        Tensor { shape, data }
+    }
+
+    /// Normal random values with standard deviation `std`.
+    pub fn normal(shape: Shape, std: f32, rng: &mut Rng) -> Self {
+        let data = (0..shape.numel()).map(|_| rng.normal() * std).collect();
+        Tensor { shape, data }
+    }
+
+    /// Value at `(n, c, h, w)`.
+    pub fn at(&self, n: usize, c: usize, h: usize, w: usize) -> f32 {
+        self.data[self.shape.index(n, c, h, w)]
+    }
+
+    /// The same values viewed with another shape of equal size (flatten is this).
+    pub fn reshaped(mut self, shape: Shape) -> Result<Self> {
+        if shape.numel() != self.shape.numel() {
+            return Err(Error::Invalid(format!(
+                "cannot view {} as {shape}",
+                self.shape
+            )));
+        }
+        self.shape = shape;
+        Ok(self)
+    }
+}
+
+/// A small, seeded, reproducible generator (SplitMix64). Not for cryptography.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed; equal seeds give equal streams.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)` with 24 random bits.
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// Uniform in `[lo, hi)`.
+    pub fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.unit()
+    }
+
+    /// Standard normal (Box–Muller).
+    pub fn normal(&mut self) -> f32 {
+        let u1 = ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        let u2 = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+    }
+}
