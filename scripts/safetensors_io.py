@@ -7,9 +7,12 @@ import struct
 import numpy as np
 
 
-def save(tensors, path):
-    """tensors: dict name -> numpy array (float32). Writes in sorted key order."""
+def save(tensors, path, metadata=None):
+    """tensors: dict name -> numpy array (float32). Writes in sorted key order; `metadata`
+    (dict str -> str) becomes the header's `__metadata__`."""
     header, offset, blobs = {}, 0, []
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     for name in sorted(tensors):
         a = np.ascontiguousarray(tensors[name], dtype=np.float32)
         b = a.tobytes()

@@ -18,6 +18,7 @@
 //! # Ok::<(), deeper::Error>(())
 //! ```
 
+pub mod bench;
 pub mod check;
 pub mod compare;
 pub mod cpu;

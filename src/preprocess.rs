@@ -1,12 +1,14 @@
-//! Image decoding and torchvision's preprocessing, reproduced: resize the shorter side
-//! (antialiased bilinear, the separable triangle filter PIL and torchvision use, horizontal
-//! pass then vertical, rounded to 8 bits in between as PIL does), centre crop (Python's
-//! round-half-even offsets), scale to [0, 1], normalise with the mean and std.
-//! LeNet-5 takes MNIST-style digits: grayscale, 28×28, padded by 2 to 32×32, MNIST mean/std.
+//! Image decoding and torchvision's preprocessing, reproduced bit for bit: resize the shorter
+//! side (antialiased bilinear, the separable triangle filter PIL and torchvision use, horizontal
+//! pass then vertical, with Pillow's 22-bit fixed-point coefficients and rounding to 8 bits in
+//! between, as `Resample.c` does), centre crop (Python's round-half-even offsets), scale to
+//! [0, 1], normalise with the mean and std. LeNet-5 takes MNIST-style digits: grayscale (PIL's
+//! `convert("L")`: ITU-R 601-2 luma), 28×28, padded by 2 to 32×32, MNIST mean/std.
 
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// How to turn an image into a network input.
@@ -26,7 +28,62 @@ pub struct Preprocess {
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
+/// torchvision's GoogLeNet `transform_input` (its pretrained weights, ported from TensorFlow,
+/// expect it): channel c of an ImageNet-normalised input becomes `x·(std_c/0.5) +
+/// (mean_c − 0.5)/0.5`, i.e. the input normalised as `(p − 0.5)/0.5` instead.
+pub fn transform_input(t: &mut Tensor) -> Result<()> {
+    if t.shape.c != 3 {
+        return Err(Error::Invalid(format!(
+            "transform_input needs 3 input channels, the input is {}",
+            t.shape
+        )));
+    }
+    let plane = t.shape.h * t.shape.w;
+    for (i, chunk) in t.data.chunks_mut(plane).enumerate() {
+        let c = i % 3;
+        let scale = (IMAGENET_STD[c] as f64 / 0.5) as f32;
+        let shift = ((IMAGENET_MEAN[c] as f64 - 0.5) / 0.5) as f32;
+        chunk.iter_mut().for_each(|v| *v = *v * scale + shift);
+    }
+    Ok(())
+}
+
 impl Preprocess {
+    /// This preprocessing with the overrides a weight file's metadata gives (`resize_size`,
+    /// `crop_size`, `mean`, `std`; as written by `scripts/export_torchvision.py`).
+    pub fn with_metadata(mut self, meta: &BTreeMap<String, String>) -> Result<Preprocess> {
+        let bad = |k: &str, v: &str| {
+            Error::Invalid(format!("weight file metadata: {k} = '{v}' is not valid"))
+        };
+        let size = |k: &str| -> Result<Option<usize>> {
+            meta.get(k)
+                .map(|v| {
+                    v.trim()
+                        .parse()
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .ok_or_else(|| bad(k, v))
+                })
+                .transpose()
+        };
+        let list = |k: &str, channels: usize| -> Result<Option<Vec<f32>>> {
+            meta.get(k)
+                .map(|v| {
+                    let vals: Option<Vec<f32>> =
+                        v.split(',').map(|x| x.trim().parse().ok()).collect();
+                    vals.filter(|l| l.len() == channels)
+                        .ok_or_else(|| bad(k, v))
+                })
+                .transpose()
+        };
+        self.resize = size("resize_size")?.unwrap_or(self.resize);
+        self.crop = size("crop_size")?.unwrap_or(self.crop);
+        let channels = self.mean.len();
+        self.mean = list("mean", channels)?.unwrap_or(self.mean);
+        self.std = list("std", channels)?.unwrap_or(self.std);
+        Ok(self)
+    }
+
     /// The preprocessing network `name` expects: 256 → 224 for ImageNet networks (227 for
     /// alexnet-paper), grayscale 28 → padded 32 for lenet5.
     pub fn for_network(name: &str) -> Preprocess {
@@ -56,7 +113,10 @@ impl Preprocess {
         let (w, h) = (img.width() as usize, img.height() as usize);
         let channels = self.mean.len();
         let pixels: Vec<u8> = if channels == 1 {
-            img.to_luma8().into_raw()
+            match img {
+                image::DynamicImage::ImageLuma8(g) => g.into_raw(),
+                other => pil_luma(&other.to_rgb8().into_raw()),
+            }
         } else {
             img.to_rgb8().into_raw()
         };
@@ -123,9 +183,29 @@ fn round_half_even(v: f64) -> isize {
     }
 }
 
-/// Resamples one 8-bit plane along one axis with PIL's antialiased bilinear (triangle) filter.
+/// PIL's `convert("L")` of RGB pixels: `(19595·R + 38470·G + 7471·B + 2¹⁵) >> 16` (ITU-R
+/// 601-2 luma, L = R·299/1000 + G·587/1000 + B·114/1000). The `image` crate's own conversion
+/// uses Rec. 709 weights and would differ from PyTorch pipelines.
+fn pil_luma(rgb: &[u8]) -> Vec<u8> {
+    rgb.chunks_exact(3)
+        .map(|p| {
+            let l = 19595 * p[0] as u32 + 38470 * p[1] as u32 + 7471 * p[2] as u32 + 0x8000;
+            (l >> 16) as u8
+        })
+        .collect()
+}
+
+/// Bits of Pillow's fixed-point filter coefficients (`PRECISION_BITS` in `Resample.c`).
+const PRECISION_BITS: u32 = 32 - 8 - 2;
+
+/// Resamples one 8-bit plane along one axis with PIL's antialiased bilinear (triangle) filter,
+/// in Pillow's integer arithmetic: `clip8((2^21 + Σ pixel·coefficient) >> 22)`. A pass that
+/// keeps the length is skipped, as Pillow skips it.
 fn resample(src: &[u8], w: usize, h: usize, out_len: usize, horizontal: bool) -> Vec<u8> {
     let in_len = if horizontal { w } else { h };
+    if in_len == out_len {
+        return src.to_vec();
+    }
     let weights = filter_weights(in_len, out_len);
     let (ow, oh) = if horizontal {
         (out_len, h)
@@ -137,45 +217,53 @@ fn resample(src: &[u8], w: usize, h: usize, out_len: usize, horizontal: bool) ->
         for x in 0..ow {
             let (i, fixed) = if horizontal { (x, y) } else { (y, x) };
             let (start, ws) = &weights[i];
-            let v: f64 = ws
-                .iter()
-                .enumerate()
-                .map(|(k, wt)| {
-                    let j = start + k;
-                    let p = if horizontal {
-                        src[fixed * w + j]
-                    } else {
-                        src[j * w + fixed]
-                    };
-                    p as f64 * wt
-                })
-                .sum();
-            out[y * ow + x] = v.round().clamp(0.0, 255.0) as u8;
+            let mut acc: i64 = 1 << (PRECISION_BITS - 1);
+            for (k, wt) in ws.iter().enumerate() {
+                let j = start + k;
+                let p = if horizontal {
+                    src[fixed * w + j]
+                } else {
+                    src[j * w + fixed]
+                };
+                acc += p as i64 * *wt as i64;
+            }
+            out[y * ow + x] = (acc >> PRECISION_BITS).clamp(0, 255) as u8;
         }
     }
     out
 }
 
-/// For each output index: the first input index and the normalised weights from there.
-fn filter_weights(in_len: usize, out_len: usize) -> Vec<(usize, Vec<f64>)> {
+/// For each output index: the first input index and the fixed-point weights from there
+/// (Pillow's `precompute_coeffs` then `normalize_coeffs_8bpc`).
+fn filter_weights(in_len: usize, out_len: usize) -> Vec<(usize, Vec<i32>)> {
     let scale = in_len as f64 / out_len as f64;
     let filter_scale = scale.max(1.0);
     let support = filter_scale; // the bilinear (triangle) filter has support 1
+    let one = (1u32 << PRECISION_BITS) as f64;
     (0..out_len)
         .map(|i| {
             let center = (i as f64 + 0.5) * scale;
             let lo = ((center - support + 0.5).trunc().max(0.0)) as usize;
             let hi = ((center + support + 0.5).trunc() as usize).min(in_len);
+            let ss = 1.0 / filter_scale;
             let ws: Vec<f64> = (lo..hi)
-                .map(|j| (1.0 - ((j as f64 - center + 0.5) / filter_scale).abs()).max(0.0))
+                .map(|j| (1.0 - ((j as f64 - center + 0.5) * ss).abs()).max(0.0))
                 .collect();
             let total: f64 = ws.iter().sum();
-            (
-                lo,
-                ws.iter()
-                    .map(|v| if total > 0.0 { v / total } else { 0.0 })
-                    .collect(),
-            )
+            let fixed = ws
+                .iter()
+                .map(|v| {
+                    let v = if total != 0.0 { v / total } else { *v };
+                    // C's (int) truncation of ±0.5 + v·2^22: rounding half away from zero.
+                    (if v < 0.0 {
+                        -0.5 + v * one
+                    } else {
+                        0.5 + v * one
+                    })
+                    .trunc() as i32
+                })
+                .collect();
+            (lo, fixed)
         })
         .collect()
 }

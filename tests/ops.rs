@@ -92,7 +92,7 @@ fn conv_case() -> impl Strategy<Value = ConvCase> {
 }
 
 #[test]
-fn conv2d_direct_and_gemm_match_cpu() {
+fn conv2d_every_kernel_matches_cpu() {
     let max = MaxErr::default();
     check_cases("conv2d", 24, conv_case(), |gpu, c| {
         let (g, cin_g, cout_g) = c.groups;
@@ -121,6 +121,7 @@ fn conv2d_direct_and_gemm_match_cpu() {
         for (kernel, name) in [
             (ConvKernel::Direct, "conv2d_direct"),
             (ConvKernel::Gemm, "conv2d_gemm"),
+            (ConvKernel::Mm, "conv2d_mm"),
         ] {
             let op = Op::Conv2d(Conv2d {
                 kernel,

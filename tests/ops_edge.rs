@@ -55,9 +55,10 @@ impl<'a> Cx<'a> {
         self.max.record(&name, err);
     }
 
-    /// [`Cx::check`] with both conv kernels.
+    /// [`Cx::check`] with every conv kernel.
     fn check_conv(&self, case: &str, conv: &Conv2d, shapes: &[Shape], seed: u64) {
-        for op in [ConvKernel::Direct, ConvKernel::Gemm].map(|k| with_kernel(conv, k)) {
+        let kernels = [ConvKernel::Direct, ConvKernel::Gemm, ConvKernel::Mm];
+        for op in kernels.map(|k| with_kernel(conv, k)) {
             self.check(case, &op, shapes, seed);
         }
     }
@@ -346,4 +347,53 @@ fn the_harness_rejects_wrong_results() {
     let other = Op::Conv2d(Conv2d::new(3, 5, 3, 2, 1));
     let wrong = run_op(g, &other, "conv", &[&x], &p).unwrap();
     fails("wrong shape", &wrong);
+}
+
+/// The im2col + matrix-product path: the input used directly as the matrix (1x1, stride 1, no
+/// padding, pixels a multiple of 8), im2col in several column chunks when the scratch buffer is
+/// small, groups whose channel count is not a multiple of the 16-channel block, batch > 1.
+#[test]
+fn conv_matrix_product_paths() {
+    let Some(big) = gpu() else { return };
+    let mm = |c: Conv2d| with_kernel(&c, ConvKernel::Mm);
+    let cx = Cx::new(big);
+    let mut one = Conv2d::new(24, 40, 1, 1, 0);
+    (one.residual, one.activation) = (true, Relu);
+    cx.check(
+        "1x1 input as matrix",
+        &mm(one),
+        &[sh(3, 24, 4, 6), sh(3, 40, 4, 6)],
+        21,
+    );
+    cx.check(
+        "1x1, 7x7 pixels",
+        &mm(Conv2d::new(16, 20, 1, 1, 0)),
+        &[sh(2, 16, 7, 7)],
+        22,
+    );
+    cx.check(
+        "groups 3",
+        &mm(grouped(9, 30, 3, 1, 3)),
+        &[sh(2, 9, 9, 11)],
+        23,
+    );
+    cx.check(
+        "stride 2 dilation 2",
+        &mm(Conv2d::new(5, 17, 3, 2, 2).dilated(2)),
+        &[sh(2, 5, 13, 12)],
+        24,
+    );
+    // Scratch capped at 16 KiB: K = 72 → 48 columns per chunk, 400 pixels → 9 chunks per image.
+    let Some(small) = small_binding_gpu(16 * 1024) else {
+        return;
+    };
+    let cx_small = Cx::new(&small);
+    cx_small.check(
+        "column chunks",
+        &mm(Conv2d::new(8, 8, 3, 1, 1)),
+        &[sh(2, 8, 20, 20)],
+        25,
+    );
+    cx.max.report();
+    cx_small.max.report();
 }

@@ -1,15 +1,18 @@
 //! Static checks of the WGSL kernels, with naga and no GPU: every file in `shaders/` parses and
-//! validates; the files and `Op::all_shaders()` name the same set; each shader's `struct Params`
-//! has the size and field offsets of its Rust mirror (a mismatch would silently feed a kernel the
-//! wrong shape); and each shader declares `Shader::storage_bindings` storage buffers numbered
-//! 0.., of which only the last (the output) is writable, then the uniform, as the runtime's
-//! bind-group layout assumes.
+//! validates; the files and `Op::all_shaders()` (plus the benchmark shaders of
+//! `bench::peak::shaders()`) name the same set; each shader's `struct Params` has the size and
+//! field offsets of its Rust mirror (a mismatch would silently feed a kernel the wrong shape);
+//! and each shader declares `Shader::storage_bindings` storage buffers numbered 0.., of which
+//! only the last (the output) is writable, then the uniform, as the runtime's bind-group layout
+//! assumes.
 
+use deeper::bench::peak::{CopyUniform, FmaUniform};
 use deeper::ops::adaptive_avg_pool2d::AdaptiveUniform;
 use deeper::ops::add::AddUniform;
 use deeper::ops::batch_norm::BatchNormUniform;
 use deeper::ops::concat::ConcatUniform;
 use deeper::ops::conv2d::ConvUniform;
+use deeper::ops::conv2d_mm::{Im2colUniform, MmUniform};
 use deeper::ops::linear::LinearUniform;
 use deeper::ops::lrn::LrnUniform;
 use deeper::ops::pool2d::PoolUniform;
@@ -58,10 +61,18 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
             n, c, plane, act, out_c_total, out_c_offset, _pad0, _pad1),
         "add" => mirror!(AddUniform =>
             n, c, plane, act, out_c_total, out_c_offset, _pad0, _pad1),
-        "linear" => mirror!(LinearUniform =>
+        "im2col" => mirror!(Im2colUniform =>
+            cin, h, w, ow, kh, kw, sh, sw, ph, pw, dh, dw, cin_per_group, n, g, p0,
+            cols, kdim, pixels, _pad0),
+        "conv2d_mm" => mirror!(MmUniform =>
+            rows, kdim, cols, b_base, b_stride4, w_block0, oc_base, row_base, n, p0, pixels,
+            has_bias, act, has_residual, res_c, out_c_total, out_c_offset, _pad0, _pad1, _pad2),
+        "linear" | "linear_vec4" => mirror!(LinearUniform =>
             n, in_f, rows, row_base, has_bias, act, out_c_total, out_c_offset),
         "softmax" => mirror!(SoftmaxUniform =>
             n, c, plane, out_c_total, out_c_offset, _pad0, _pad1, _pad2),
+        "peak_fma" => mirror!(FmaUniform => iters, mul, add, _pad0),
+        "peak_copy" => mirror!(CopyUniform => n, _pad0, _pad1, _pad2),
         _ => return None,
     })
 }
@@ -101,8 +112,15 @@ fn module(name: &str, src: &str) -> naga::Module {
     m
 }
 
+/// The ops' shaders and the benchmark shaders (`deeper bench --peak`).
+fn all_shaders() -> Vec<&'static Shader> {
+    let mut v = Op::all_shaders();
+    v.extend(deeper::bench::peak::shaders());
+    v
+}
+
 fn registered(name: &str) -> &'static Shader {
-    Op::all_shaders()
+    all_shaders()
         .into_iter()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("shaders/{name}.wgsl is not in Op::all_shaders()"))
@@ -118,7 +136,7 @@ fn every_shader_file_parses_and_validates() {
 #[test]
 fn shader_files_match_op_all_shaders() {
     let files: BTreeSet<String> = shader_files().into_iter().map(|(n, _)| n).collect();
-    let listed: Vec<&str> = Op::all_shaders().iter().map(|s| s.name).collect();
+    let listed: Vec<&str> = all_shaders().iter().map(|s| s.name).collect();
     let unique: BTreeSet<String> = listed.iter().map(|s| s.to_string()).collect();
     assert_eq!(
         unique.len(),

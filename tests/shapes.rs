@@ -66,9 +66,9 @@ networks! {
     resnet50: "resnet50", 25_557_032, Giga("4.089"), 32, [0];
     resnet101: "resnet101", 44_549_160, Giga("7.801"), 32, [0];
     resnet152: "resnet152", 60_192_808, Giga("11.514"), 32, [0];
-    nin: "nin", 7_595_176, Giga("1.1002"), 55, [54, 32];
-    googlenet: "googlenet", 6_624_904, Giga("1.498"), 32, [30, 8];
-    googlenet_paper: "googlenet-paper", 6_998_552, Giga("1.5827"), 32, [30, 8];
+    nin: "nin", 7_595_176, Giga("1.1002"), 39, [38, 32];
+    googlenet: "googlenet", 6_624_904, Giga("1.498"), 15, [14, 8];
+    googlenet_paper: "googlenet-paper", 6_998_552, Giga("1.5827"), 15, [14, 8];
 }
 
 #[test]

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::shape::Shape;
 use safetensors::{Dtype, SafeTensors};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::Path;
 
 /// What a load did besides filling the parameters.
@@ -32,6 +33,49 @@ pub fn load_file(graph: &mut Graph, path: &Path, strict: bool) -> Result<LoadRep
     load_bytes(graph, &bytes, &path.display().to_string(), strict)
 }
 
+/// The string pairs of a safetensors file's `__metadata__` (empty when it has none), read from
+/// the header alone. `scripts/export_torchvision.py` records there how the weights expect their
+/// input (`resize_size`, `crop_size`, `mean`, `std`, `transform_input`).
+pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let bad = |m: String| {
+        Error::Invalid(format!(
+            "{}: not a valid safetensors file ({m})",
+            path.display()
+        ))
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len)
+        .map_err(|_| bad("shorter than 8 bytes".into()))?;
+    let len = u64::from_le_bytes(len);
+    let file_len = f.metadata().map_err(io)?.len();
+    if len > 100 << 20 || len > file_len.saturating_sub(8) {
+        return Err(bad(format!(
+            "header of {len} bytes in a {file_len}-byte file"
+        )));
+    }
+    let mut header = vec![0u8; len as usize];
+    f.read_exact(&mut header).map_err(io)?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("header: {e}")))?;
+    let Some(meta) = json.get("__metadata__") else {
+        return Ok(BTreeMap::new());
+    };
+    let obj = meta
+        .as_object()
+        .ok_or_else(|| bad("__metadata__ is not an object".into()))?;
+    obj.iter()
+        .map(|(k, v)| match v.as_str() {
+            Some(v) => Ok((k.clone(), v.to_string())),
+            None => Err(bad(format!("__metadata__ value of '{k}' is not a string"))),
+        })
+        .collect()
+}
+
 /// Loads a safetensors image (`origin` names it in errors).
 pub fn load_bytes(
     graph: &mut Graph,
@@ -39,22 +83,31 @@ pub fn load_bytes(
     origin: &str,
     strict: bool,
 ) -> Result<LoadReport> {
-    let st = SafeTensors::deserialize(bytes)
-        .map_err(|e| Error::Invalid(format!("{origin}: not a valid safetensors file ({e})")))?;
-    let wanted: HashMap<String, (Shape, String)> = graph
+    let st = SafeTensors::deserialize(bytes).map_err(|e| {
+        Error::Invalid(format!(
+            "{origin}: not a valid safetensors file, truncated or corrupt ({e})"
+        ))
+    })?;
+    let wanted: HashMap<String, Wanted> = graph
         .nodes
         .iter()
         .flat_map(|n| {
-            n.op.param_shapes()
-                .into_iter()
-                .map(move |(s, shape)| (format!("{}.{s}", n.name), (shape, n.name.clone())))
+            n.op.param_shapes().into_iter().map(move |(s, shape)| {
+                let torch = torch_dims(&n.op, s, shape);
+                let w = Wanted {
+                    shape,
+                    torch,
+                    layer: n.name.clone(),
+                };
+                (format!("{}.{s}", n.name), w)
+            })
         })
         .collect();
     let has_aux = wanted.keys().any(|k| k.starts_with("aux1."));
     let mut report = LoadReport::default();
     let mut values: HashMap<String, Vec<f32>> = HashMap::new();
     for (key, view) in st.iter() {
-        let Some((shape, _)) = wanted.get(key) else {
+        let Some(want) = wanted.get(key) else {
             let ignorable = key.ends_with("num_batches_tracked")
                 || (!has_aux && (key.starts_with("aux1.") || key.starts_with("aux2.")));
             if ignorable {
@@ -64,7 +117,7 @@ pub fn load_bytes(
             }
             continue;
         };
-        check_shape(key, view.shape(), *shape)?;
+        check_shape(key, view.shape(), want)?;
         let data = to_f32(key, view.dtype(), view.data())?;
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
             return Err(Error::Invalid(format!(
@@ -76,8 +129,9 @@ pub fn load_bytes(
     }
     if strict && !report.unexpected.is_empty() {
         return Err(Error::Invalid(format!(
-            "{origin}: unexpected keys (--strict): {}",
-            report.unexpected.join(", ")
+            "{origin}: {} unexpected key(s) (strict): {}",
+            report.unexpected.len(),
+            key_list(&report.unexpected)
         )));
     }
     let mut missing: Vec<&String> = wanted.keys().filter(|k| !values.contains_key(*k)).collect();
@@ -85,7 +139,7 @@ pub fn load_bytes(
     if let Some(key) = missing.first() {
         return Err(Error::MissingWeight {
             key: key.to_string(),
-            layer: wanted[*key].1.clone(),
+            layer: wanted[*key].layer.clone(),
         });
     }
     for (key, t) in graph.params_mut() {
@@ -99,24 +153,43 @@ pub fn load_bytes(
     Ok(report)
 }
 
-/// PyTorch shapes drop trailing unit dimensions (`[out, in]` for a linear weight); ours are 4-D.
-fn check_shape(key: &str, found: &[usize], expected: Shape) -> Result<()> {
+/// A parameter the graph needs: our 4-D shape, PyTorch's shape, and the layer that owns it.
+struct Wanted {
+    shape: Shape,
+    torch: Vec<usize>,
+    layer: String,
+}
+
+/// PyTorch's shapes drop trailing unit dimensions (`[out, in]` for a linear weight, `[C]` for
+/// a bias); ours are 4-D. Either form is accepted; errors show PyTorch's.
+fn check_shape(key: &str, found: &[usize], want: &Wanted) -> Result<()> {
     let mut padded = found.to_vec();
     if padded.len() <= 4 {
         padded.resize(4, 1);
     }
-    if padded != expected.dims() {
-        let mut exp = expected.dims().to_vec();
-        while exp.len() > found.len().max(1) && exp.last() == Some(&1) {
-            exp.pop();
-        }
+    if found != want.torch.as_slice() && padded != want.shape.dims() {
         return Err(Error::WeightShape {
             key: key.to_string(),
             found: found.to_vec(),
-            expected: exp,
+            expected: want.torch.clone(),
         });
     }
     Ok(())
+}
+
+/// At most eight keys, then how many more: error messages stay one readable line.
+pub fn key_list(keys: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut s = keys
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if keys.len() > SHOWN {
+        s.push_str(&format!(" … and {} more", keys.len() - SHOWN));
+    }
+    s
 }
 
 fn to_f32(key: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {

@@ -6,9 +6,10 @@
 //! residual `[N, C_out, OH, OW]`, output `[N, C_out, OH, OW]`.
 //! Definition: <https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html>
 //!
-//! Two kernels: `conv2d_direct` (one invocation per output, for small, odd or grouped layers)
-//! and `conv2d_gemm` (implicit GEMM over `C_out × (N·OH·OW) × (C_in/g·kH·kW)` with workgroup
-//! tiles). [`ConvKernel::Auto`] picks by size; tests force each.
+//! Three kernels: `conv2d_direct` (one invocation per output, for small, odd or grouped layers),
+//! `conv2d_gemm` (implicit GEMM over `C_out × (N·OH·OW) × (C_in/g·kH·kW)` with workgroup
+//! tiles) and the im2col + register-blocked product of [`super::conv2d_mm`]. [`Conv2d::resolve`]
+//! turns [`ConvKernel::Auto`] into one of them for a given device; tests force each.
 
 use super::launch::{groups_for, Activation, Arg, Dispatch, LaunchCtx};
 use crate::error::{Error, Result};
@@ -31,6 +32,8 @@ pub enum ConvKernel {
     Auto,
     Direct,
     Gemm,
+    /// im2col + register-blocked matrix product ([`super::conv2d_mm`]).
+    Mm,
 }
 
 /// Parameters of a convolution.
@@ -98,6 +101,12 @@ impl Conv2d {
     /// The same convolution with activation `act`.
     pub fn with_activation(mut self, act: Activation) -> Self {
         self.activation = act;
+        self
+    }
+
+    /// The same convolution with dilation `d` on both axes.
+    pub fn dilated(mut self, d: usize) -> Self {
+        self.window = self.window.dilated(d);
         self
     }
 
@@ -222,25 +231,38 @@ impl Conv2d {
         }
     }
 
-    /// The kernel the selection rule picks for this layer.
-    pub fn selected_kernel(&self, out: Shape) -> ConvKernel {
+    /// The kernel this layer runs with on a device whose bindings hold `max_binding` bytes:
+    /// the forced one when it can run there, else the selection rule's. The rule: the matrix
+    /// product for every layer with at least 16 output channels per group and a reduction of
+    /// at least 16 (all the big layers of the classic networks), direct otherwise (small,
+    /// depthwise, or too wide to repack into one binding).
+    pub fn resolve(&self, max_binding: u64) -> ConvKernel {
+        let k = self.in_channels / self.groups * self.window.h.kernel * self.window.w.kernel;
+        let cout_g = self.out_channels / self.groups;
+        let repacked = (self.groups * cout_g.next_multiple_of(16) * k * 4) as u64;
+        let mm_fits = repacked <= max_binding && (k * 8 * 4) as u64 <= max_binding;
         match self.kernel {
-            ConvKernel::Auto => {
-                let cout_g = self.out_channels / self.groups;
-                let k =
-                    self.in_channels / self.groups * self.window.h.kernel * self.window.w.kernel;
-                if cout_g >= 16 && k >= 16 && out.n * out.h * out.w >= 64 {
-                    ConvKernel::Gemm
-                } else {
-                    ConvKernel::Direct
-                }
-            }
-            k => k,
+            ConvKernel::Auto if mm_fits && cout_g >= 16 && k >= 16 => ConvKernel::Mm,
+            ConvKernel::Auto => ConvKernel::Direct,
+            ConvKernel::Mm if !mm_fits => ConvKernel::Direct,
+            forced => forced,
         }
     }
 
+    /// Parameters in the layout of the chosen kernel (resolved): the matrix product reads
+    /// 16-channel weight blocks.
+    pub fn gpu_params(&self, params: &[Tensor]) -> Vec<Tensor> {
+        let mut v = params.to_vec();
+        if self.kernel == ConvKernel::Mm {
+            v[0] = super::conv2d_mm::repack(self, &params[0]);
+        }
+        v
+    }
+
     pub(super) fn dispatches(&self, ctx: &LaunchCtx) -> Vec<Dispatch> {
-        let kernel = self.selected_kernel(ctx.output);
+        if self.kernel == ConvKernel::Mm {
+            return super::conv2d_mm::dispatches(self, ctx);
+        }
         ctx.row_chunks(self.out_channels)
             .into_iter()
             .map(|rows| {
@@ -264,7 +286,7 @@ impl Conv2d {
                 ];
                 args.push(Arg::Output);
                 let o = ctx.output;
-                let (shader, workgroups) = match kernel {
+                let (shader, workgroups) = match self.kernel {
                     ConvKernel::Gemm => {
                         // Rows of one group in this chunk: whole groups, or part of the only one.
                         let rows_g = u.cout_per_group.min(u.cout) as usize;

@@ -3,6 +3,9 @@
 //! (`[N, in, 1, 1]`). A weight larger than one GPU binding (VGG's fc6 is 411 MB) is split by
 //! output rows and run chunk by chunk, each chunk writing its columns of the output.
 //!
+//! Two kernels: `linear_vec4` (vec4 loads) when `in` is a multiple of 4 — every classic
+//! network's layers — and `linear` for any `in`.
+//!
 //! Shapes: input `[N, in, 1, 1]`, weight `[out, in]`, bias `[out]` → `[N, out, 1, 1]`.
 //! Definition: <https://pytorch.org/docs/stable/generated/torch.nn.Linear.html>
 
@@ -14,6 +17,7 @@ use crate::tensor::Tensor;
 use rayon::prelude::*;
 
 shader!(SHADER, "linear", 4);
+shader!(VEC4, "linear_vec4", 4);
 
 /// Samples handled together by one workgroup of `linear.wgsl` (each weight row is read once
 /// per block of this many samples).
@@ -122,8 +126,9 @@ impl Linear {
                 } else {
                     Arg::Dummy
                 };
+                let vec4 = self.in_features.is_multiple_of(4);
                 Dispatch {
-                    shader: &SHADER,
+                    shader: if vec4 { &VEC4 } else { &SHADER },
                     overrides: Vec::new(),
                     args: vec![
                         Arg::Input(0),
@@ -135,7 +140,14 @@ impl Linear {
                         Arg::Output,
                     ],
                     uniform: bytemuck::bytes_of(&uniform).to_vec(),
-                    workgroups: groups_for(rows.len() * n.div_ceil(BATCH_BLOCK), 1),
+                    workgroups: groups_for(
+                        if vec4 {
+                            rows.len().div_ceil(4)
+                        } else {
+                            rows.len()
+                        } * n.div_ceil(BATCH_BLOCK),
+                        1,
+                    ),
                 }
             })
             .collect()

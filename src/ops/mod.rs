@@ -11,6 +11,7 @@ pub mod add;
 pub mod batch_norm;
 pub mod concat;
 pub mod conv2d;
+pub mod conv2d_mm;
 pub mod launch;
 pub mod linear;
 pub mod lrn;
@@ -148,10 +149,31 @@ impl Op {
         }
     }
 
-    /// Parameters in the layout the GPU kernels read, computed once at load time.
+    /// The op with every choice the device decides made: a convolution's `Auto` kernel becomes
+    /// a concrete one for bindings of `max_binding` bytes. GPU code runs resolved ops only.
+    pub fn resolved(&self, max_binding: u64) -> Op {
+        match self {
+            Op::Conv2d(c) => Op::Conv2d(Conv2d {
+                kernel: c.resolve(max_binding),
+                ..c.clone()
+            }),
+            other => other.clone(),
+        }
+    }
+
+    /// f32 elements of scratch memory the (resolved) op would like, producing `out`.
+    pub fn scratch_elems(&self, out: Shape) -> usize {
+        match self {
+            Op::Conv2d(c) if c.kernel == ConvKernel::Mm => conv2d_mm::scratch_elems(c, out),
+            _ => 0,
+        }
+    }
+
+    /// Parameters in the layout the (resolved) GPU kernels read, computed once at load time.
     pub fn gpu_params(&self, params: &[Tensor]) -> Vec<Tensor> {
         match self {
             Op::BatchNorm2d(o) => o.gpu_params(params),
+            Op::Conv2d(o) => o.gpu_params(params),
             _ => params.to_vec(),
         }
     }
@@ -191,6 +213,8 @@ impl Op {
         vec![
             &conv2d::DIRECT,
             &conv2d::GEMM,
+            &conv2d_mm::IM2COL,
+            &conv2d_mm::MM,
             &pool2d::SHADER,
             &adaptive_avg_pool2d::SHADER,
             &concat::SHADER,
@@ -198,6 +222,7 @@ impl Op {
             &batch_norm::SHADER,
             &add::SHADER,
             &linear::SHADER,
+            &linear::VEC4,
             &softmax::SHADER,
         ]
     }

@@ -135,6 +135,13 @@ impl Gpu {
         })
     }
 
+    /// Scratch memory for ops that want `elems` f32 of working space, capped at one binding
+    /// (ops work in pieces that fit what they get).
+    pub fn scratch(&self, elems: usize) -> Result<ActBuf> {
+        let cap = (self.max_binding() / 4) as usize;
+        self.alloc(Shape::vector(elems.clamp(4, cap.max(4))), false)
+    }
+
     /// Reads an activation buffer back to the host (waits for the GPU).
     pub fn read(&self, buf: &ActBuf) -> Result<Tensor> {
         let size = (buf.shape.numel() * 4) as u64;

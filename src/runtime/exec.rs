@@ -17,6 +17,8 @@ use wgpu::util::DeviceExt;
 /// One compiled dispatch: pipeline, bind group and grid, ready to record.
 pub struct Step {
     pub label: String,
+    /// The shader variant: its name, then any override constants (`conv2d_gemm[TM=64]`).
+    pub kernel: String,
     pub(super) pipeline: Arc<Pipeline>,
     pub(super) bind_group: wgpu::BindGroup,
     pub(super) grid: [u32; 3],
@@ -54,8 +56,9 @@ fn batch_chunk(gpu: &Gpu, layer: &str, per_sample: &[u64], n: usize) -> Result<u
     Ok(nb as usize)
 }
 
-/// Compiles one layer: `inputs` and `out` are whole buffers, the op writes `out_shape.c`
-/// channels from `out_c_offset` into `out` (whose `shape.c` is the total).
+/// Compiles one layer: `inputs` and `out` are whole buffers, the op (resolved, see
+/// [`Op::resolved`]) writes `out_shape.c` channels from `out_c_offset` into `out` (whose
+/// `shape.c` is the total); `scratch` is shared working memory (see [`Gpu::scratch`]).
 #[allow(clippy::too_many_arguments)]
 pub fn compile_node(
     gpu: &Gpu,
@@ -66,6 +69,7 @@ pub fn compile_node(
     out: &ActBuf,
     out_shape: Shape,
     out_c_offset: usize,
+    scratch: &ActBuf,
 ) -> Result<Vec<Step>> {
     let n = out_shape.n;
     let per_sample: Vec<u64> = inputs
@@ -74,6 +78,12 @@ pub fn compile_node(
         .chain([out.shape.per_sample() as u64 * 4])
         .collect();
     let nb = batch_chunk(gpu, layer, &per_sample, n)?;
+    let bound = Bound {
+        inputs,
+        params,
+        out,
+        scratch,
+    };
     let mut steps = Vec::new();
     for n0 in (0..n).step_by(nb) {
         let n1 = (n0 + nb).min(n);
@@ -84,6 +94,7 @@ pub fn compile_node(
             out_c_total: out.shape.c,
             out_c_offset,
             rows_per_chunk: params.rows_per_chunk,
+            scratch_elems: scratch.shape.numel(),
         };
         for d in op.dispatches(&ctx) {
             if d.workgroups == 0 {
@@ -103,7 +114,7 @@ pub fn compile_node(
                 });
             let mut entries = Vec::with_capacity(d.args.len() + 1);
             for (i, arg) in d.args.iter().enumerate() {
-                let binding = bind(gpu, arg, inputs, params, out, n0..n1, layer)?;
+                let binding = bind(gpu, arg, &bound, n0..n1, layer)?;
                 entries.push(wgpu::BindGroupEntry {
                     binding: i as u32,
                     resource: binding,
@@ -120,6 +131,7 @@ pub fn compile_node(
             });
             steps.push(Step {
                 label: layer.to_string(),
+                kernel: kernel_name(&d),
                 pipeline,
                 bind_group,
                 grid,
@@ -129,15 +141,40 @@ pub fn compile_node(
     Ok(steps)
 }
 
+/// `name` or `name[K=V,…]` for a dispatch's shader variant.
+fn kernel_name(d: &crate::ops::Dispatch) -> String {
+    if d.overrides.is_empty() {
+        return d.shader.name.to_string();
+    }
+    let kv: Vec<String> = d
+        .overrides
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!("{}[{}]", d.shader.name, kv.join(","))
+}
+
+/// The buffers one layer binds.
+struct Bound<'a> {
+    inputs: &'a [&'a ActBuf],
+    params: &'a ParamSet,
+    out: &'a ActBuf,
+    scratch: &'a ActBuf,
+}
+
 fn bind<'a>(
     gpu: &'a Gpu,
     arg: &Arg,
-    inputs: &[&'a ActBuf],
-    params: &'a ParamSet,
-    out: &'a ActBuf,
+    b: &Bound<'a>,
     samples: std::ops::Range<usize>,
     layer: &str,
 ) -> Result<wgpu::BindingResource<'a>> {
+    let Bound {
+        inputs,
+        params,
+        out,
+        scratch,
+    } = *b;
     let slice = |b: &'a ActBuf| {
         let ps = b.shape.per_sample() as u64 * 4;
         let size = std::num::NonZeroU64::new(ps * samples.len() as u64);
@@ -151,6 +188,7 @@ fn bind<'a>(
         Arg::Input(i) => slice(inputs[*i]),
         Arg::Output => slice(out),
         Arg::Dummy => gpu.dummy.as_entire_binding(),
+        Arg::Scratch => scratch.buffer.as_entire_binding(),
         Arg::Param { index, rows } => {
             let t = &params.tensors[*index];
             let (range, buffer) = t
@@ -202,6 +240,7 @@ pub fn run_op(
     let shapes: Vec<Shape> = inputs.iter().map(|t| t.shape).collect();
     let out_shape = op.output_shape(layer, &shapes)?;
     check_params(op, layer, params)?;
+    let op = &op.resolved(gpu.max_binding());
     if op.is_view() {
         return inputs[0].clone().reshaped(out_shape);
     }
@@ -212,8 +251,9 @@ pub fn run_op(
     let refs: Vec<&ActBuf> = bufs.iter().collect();
     let params = gpu.upload_params(op, layer, params)?;
     let out = gpu.alloc(out_shape, true)?;
+    let scratch = gpu.scratch(op.scratch_elems(out_shape))?;
     let steps = gpu.scoped(layer, || {
-        compile_node(gpu, op, layer, &refs, &params, &out, out_shape, 0)
+        compile_node(gpu, op, layer, &refs, &params, &out, out_shape, 0, &scratch)
     })??;
     gpu.submit(&steps)?;
     gpu.read(&out)

@@ -15,12 +15,13 @@ use crate::tensor::Tensor;
 /// A compiled network.
 pub struct Model<'g> {
     gpu: &'g Gpu,
-    /// The (fused) graph that runs.
+    /// The (fused) graph that runs, with every op resolved for this device.
     pub graph: Graph,
     pub plan: Plan,
     pub batch: usize,
     shapes: Vec<Shape>,
     slots: Vec<ActBuf>,
+    scratch: ActBuf,
     _params: Vec<ParamSet>,
     steps: Vec<Step>,
     /// For each step, the node it belongs to.
@@ -33,6 +34,16 @@ impl<'g> Model<'g> {
     pub fn compile(gpu: &'g Gpu, graph: &Graph, batch: usize, reuse: bool) -> Result<Self> {
         let shapes = infer::shapes(graph, batch)?;
         let plan = plan(graph, batch, reuse)?;
+        let mut graph = graph.clone();
+        for node in &mut graph.nodes {
+            node.op = node.op.resolved(gpu.max_binding());
+        }
+        let scratch_elems = graph
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| n.op.scratch_elems(shapes[i + 1]));
+        let scratch = gpu.scratch(scratch_elems.max().unwrap_or(0))?;
         let slots = plan
             .slot_elems
             .iter()
@@ -40,11 +51,12 @@ impl<'g> Model<'g> {
             .collect::<Result<Vec<_>>>()?;
         let mut m = Model {
             gpu,
-            graph: graph.clone(),
+            graph,
             plan,
             batch,
             shapes,
             slots,
+            scratch,
             _params: Vec::new(),
             steps: Vec::new(),
             step_nodes: Vec::new(),
@@ -75,6 +87,7 @@ impl<'g> Model<'g> {
                         &out,
                         shape,
                         loc.c_offset,
+                        &self.scratch,
                     )
                 })??;
                 self.step_nodes.extend(std::iter::repeat_n(i, steps.len()));
@@ -106,14 +119,24 @@ impl<'g> Model<'g> {
 
     /// Writes `input` and submits the forward pass (no readback).
     pub fn forward(&self, input: &Tensor) -> Result<()> {
+        self.write_input(input)?;
+        self.gpu.submit(&self.steps)
+    }
+
+    /// Writes `input` into the input buffer (executed before the next submission).
+    pub fn write_input(&self, input: &Tensor) -> Result<()> {
         if input.shape != self.shapes[0] {
             return Err(Error::shape(
                 "input",
                 format!("model compiled for {}, got {}", self.shapes[0], input.shape),
             ));
         }
-        self.gpu.write(&self.input_view(0), input)?;
-        self.gpu.submit(&self.steps)
+        self.gpu.write(&self.input_view(0), input)
+    }
+
+    /// The GPU the model runs on.
+    pub fn gpu(&self) -> &'g Gpu {
+        self.gpu
     }
 
     /// Reads value `v` after a run (with `reuse`, only outputs are guaranteed intact).

@@ -1,6 +1,7 @@
 //! The `deeper` command line: a thin layer that parses arguments, calls the library and prints.
 //! Every error is printed on one line (`error: …`) with a non-zero exit status.
 
+mod bench;
 mod commands;
 mod run;
 mod table;
@@ -76,6 +77,42 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Per-layer GPU times (timestamp queries), GFLOP/s, GB/s and % of the device's peak.
+    Bench {
+        /// Network name, or `all` (not needed with --layers or --peak).
+        #[arg(required_unless_present_any = ["layers", "peak"])]
+        net: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Timed runs; medians are reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Input height and width (default: the network's native size).
+        #[arg(long)]
+        size: Option<usize>,
+        /// Print one JSON document instead of tables.
+        #[arg(long)]
+        json: bool,
+        /// Measure the device's FMA rate and copy bandwidth (and cache them).
+        #[arg(long, conflicts_with_all = ["layers", "net"])]
+        peak: bool,
+        /// The layer suite: real layer shapes, timed and checked against the CPU.
+        #[arg(long, conflicts_with = "net")]
+        layers: bool,
+        /// With --layers: only the cases whose name contains this.
+        #[arg(long, requires = "layers")]
+        filter: Option<String>,
+        /// Write a roofline and per-layer time chart (SVG).
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Time each layer with the host clock (submit + wait) instead of timestamps.
+        #[arg(long)]
+        wall_clock: bool,
+        /// Skip the autotuner (on by default: each convolution runs its fastest kernel,
+        /// timed once per layer shape and device and cached on disk).
+        #[arg(long)]
+        no_autotune: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -121,6 +158,31 @@ fn main() -> ExitCode {
             };
             run::run(&args)
         }
+        Some(Command::Bench {
+            net,
+            batch,
+            runs,
+            size,
+            json,
+            peak,
+            layers,
+            filter,
+            plot,
+            wall_clock,
+            no_autotune,
+        }) => bench::bench(&bench::BenchArgs {
+            net,
+            batch,
+            runs,
+            size,
+            json,
+            peak,
+            layers,
+            plot,
+            wall_clock,
+            filter,
+            no_autotune,
+        }),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,12 +1,16 @@
 //! `deeper run`: a network, weights (a file, the built-in ones, or seeded random), inputs (images
 //! or an `.npy` tensor) → top-k labels per input, optionally the raw logits as `.npy`.
+//! A weight file's metadata (written by `scripts/export_torchvision.py`) can set the image
+//! preprocessing (`resize_size`, `crop_size`, `mean`, `std`) and ask for GoogLeNet's
+//! `transform_input`, which is applied to the input tensor as torchvision's model applies it.
 
 use deeper::graph::fuse::fuse;
 use deeper::labels::{top_k, Prediction};
 use deeper::models::{self, builtin_weights, weights, ModelOptions};
-use deeper::preprocess::Preprocess;
+use deeper::preprocess::{transform_input, Preprocess};
 use deeper::runtime::{Gpu, GpuOptions, Model};
 use deeper::{npy, Error, Result, Shape, Tensor};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `deeper run`.
@@ -23,7 +27,7 @@ pub struct RunArgs {
 }
 
 /// The input batch and the name of each sample.
-fn load_inputs(a: &RunArgs) -> Result<(Tensor, Vec<String>)> {
+fn load_inputs(a: &RunArgs, meta: &BTreeMap<String, String>) -> Result<(Tensor, Vec<String>)> {
     if let Some(path) = &a.input {
         let (dims, data) = npy::read(path)?;
         let [n, c, h, w] = dims[..] else {
@@ -38,7 +42,7 @@ fn load_inputs(a: &RunArgs) -> Result<(Tensor, Vec<String>)> {
     if a.images.is_empty() {
         return Err(Error::Invalid("give --image FILE… or --input X.npy".into()));
     }
-    let pre = Preprocess::for_network(&a.net);
+    let pre = Preprocess::for_network(&a.net).with_metadata(meta)?;
     let mut data = Vec::new();
     let mut shape = Shape::new(0, 0, 0, 0);
     for p in &a.images {
@@ -58,7 +62,7 @@ fn load_weights(a: &RunArgs, graph: &mut deeper::graph::Graph) -> Result<String>
             eprintln!(
                 "warning: {} unexpected key(s) ignored: {} (use --strict to refuse)",
                 report.unexpected.len(),
-                report.unexpected.join(", ")
+                weights::key_list(&report.unexpected)
             );
         }
         return Ok(path.display().to_string());
@@ -71,7 +75,15 @@ fn load_weights(a: &RunArgs, graph: &mut deeper::graph::Graph) -> Result<String>
 }
 
 pub fn run(a: &RunArgs) -> Result<bool> {
-    let (input, names) = load_inputs(a)?;
+    let meta = match &a.weights {
+        Some(path) => weights::read_metadata(path)?,
+        None => BTreeMap::new(),
+    };
+    let (mut input, names) = load_inputs(a, &meta)?;
+    let transform = meta.get("transform_input").is_some_and(|v| v == "true");
+    if transform {
+        transform_input(&mut input)?;
+    }
     if input.shape.h != input.shape.w {
         return Err(Error::Invalid(format!(
             "input {} is not square",
@@ -84,6 +96,12 @@ pub fn run(a: &RunArgs) -> Result<bool> {
         ..Default::default()
     };
     let mut graph = models::build(&a.net, &opts)?;
+    if graph.input.with_n(input.shape.n) != input.shape {
+        return Err(Error::Invalid(format!(
+            "input {} does not fit {}: it takes [N, {}, H, W]",
+            input.shape, a.net, graph.input.c
+        )));
+    }
     let weights_name = load_weights(a, &mut graph)?;
     let gpu = Gpu::new(&GpuOptions::from_env())?;
     let model = Model::compile(&gpu, &fuse(&graph).graph, input.shape.n, true)?;
@@ -99,7 +117,7 @@ pub fn run(a: &RunArgs) -> Result<bool> {
     if a.json {
         print_json(a, &weights_name, &gpu, &names, &preds);
     } else {
-        print_text(a, &weights_name, &gpu, &names, &preds);
+        print_text(a, &weights_name, &gpu, &names, &preds, transform);
     }
     Ok(true)
 }
@@ -114,8 +132,18 @@ fn print_json(a: &RunArgs, weights: &str, gpu: &Gpu, names: &[String], preds: &[
     println!("{doc:#}");
 }
 
-fn print_text(a: &RunArgs, weights: &str, gpu: &Gpu, names: &[String], preds: &[Vec<Prediction>]) {
+fn print_text(
+    a: &RunArgs,
+    weights: &str,
+    gpu: &Gpu,
+    names: &[String],
+    preds: &[Vec<Prediction>],
+    transform: bool,
+) {
     println!("{} on {}", a.net, gpu.description());
+    if transform {
+        println!("input: torchvision's transform_input applied (the weight file asks for it)");
+    }
     if weights.starts_with("random") {
         println!("weights: {weights}: RANDOM, NOT TRAINED: these predictions mean nothing (pass --weights FILE)");
     } else {

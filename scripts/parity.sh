@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# PyTorch parity of every network at full size, as in the README: for each network, generate a
+# fixture with scripts/make_fixtures.py (PyTorch model, seeded random weights, BN statistics
+# randomised, eval mode, random input batch of 2) into fixtures/large/<net>, run
+#     deeper run <net> --strict --weights weights.safetensors --input input.npy --save-logits …
+# and compare with PyTorch's logits.npy in numpy. Prints a markdown table; exits 1 when any
+# network's relative L2 error exceeds 1e-4. The last column is PyTorch's own float32 error
+# against the same model in float64 (logits_f64.npy): how well-conditioned the fixture is, the
+# floor of what any float32 implementation can show.
+#
+# Usage: scripts/parity.sh [net,net,…]      (default: all 17 at 224; 227 alexnet-paper; 32 lenet5)
+# Env:   PYTHON (default /usr/bin/python3), OUT (default fixtures/large),
+#        CLEAN=1 deletes each fixture after use (the VGG fixtures are ~550 MB each; ~4.5 GB all).
+# Needs torch, torchvision, numpy (Debian: python3-torch python3-torchvision python3-numpy).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-/usr/bin/python3}
+OUT=${OUT:-fixtures/large}
+ALL=$("$PYTHON" -c 'import sys; sys.path[:0] = ["scripts"]; import torch_nets as t
+print(",".join(t.NETWORKS))')
+NETS=${1:-$ALL}
+
+cargo build --release --bin deeper >&2
+mkdir -p "$OUT"
+rows=()
+failed=0
+started=$(date +%s)
+for net in ${NETS//,/ }; do
+    dir="$OUT/$net"
+    echo "== $net: fixture" >&2
+    "$PYTHON" scripts/make_fixtures.py --nets "$net" --out "$OUT" >&2
+    echo "== $net: deeper run" >&2
+    t0=$(date +%s%N)
+    ./target/release/deeper run "$net" --strict --weights "$dir/weights.safetensors" \
+        --input "$dir/input.npy" --save-logits "$dir/deeper_logits.npy" >/dev/null
+    t1=$(date +%s%N)
+    row=$("$PYTHON" - "$dir" "$net" <<'EOF'
+import sys
+import numpy as np
+d, net = sys.argv[1:]
+want = np.load(f"{d}/logits.npy").astype(np.float64)
+got = np.load(f"{d}/deeper_logits.npy").astype(np.float64)
+assert got.shape == want.shape, (got.shape, want.shape)
+rel = np.linalg.norm(got - want) / np.linalg.norm(want)
+exact = np.load(f"{d}/logits_f64.npy")
+cond = np.linalg.norm(want - exact) / np.linalg.norm(exact)
+size = np.load(f"{d}/input.npy", mmap_mode="r").shape[-1]
+print(f"| {net} ({size}×{size}) | {rel:.2e} | {np.abs(got - want).max():.2e} | {cond:.2e} "
+      f"| {int(rel <= 1e-4)}")
+EOF
+)
+    echo "   ${row%|*}(deeper run: $(( (t1 - t0) / 1000000 )) ms)" >&2
+    [[ "${row##*| }" == 1 ]] || failed=1
+    rows+=("${row% |*} |")
+    if [[ "${CLEAN:-0}" == 1 ]]; then rm -rf "$dir"; fi
+done
+
+echo
+echo "| network | rel L2 error vs PyTorch | max abs error | PyTorch f32 vs f64 |"
+echo "|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+echo
+torch_version=$("$PYTHON" -c 'import torch; print(torch.__version__)')
+adapter=$(./target/release/deeper devices 2>/dev/null | sed -n 's/^\[0\] \(.*\) — .*/\1/p' | head -1)
+echo "$(date -u +%F): PyTorch $torch_version (CPU, float32) vs deeper on $adapter;" \
+     "batch 2, seeded random weights; $(( $(date +%s) - started )) s in all."
+exit $failed

@@ -1,0 +1,173 @@
+//! The autotuner: for every convolution of a graph, time each kernel variant that can run it on
+//! this device (a one-layer graph of the same shape and batch; the median of 3 passes after a
+//! warm-up) and pin the fastest in the graph (`Conv2d::kernel`). Choices are cached on disk per
+//! (adapter, layer shape, batch), so tuning a network costs seconds once and nothing after.
+//! Every variant passes the same CPU-reference property tests on every test shape
+//! (`tests/ops.rs`, `tests/ops_edge.rs`), so any of them may be chosen.
+//!
+//! Cache: `$DEEPER_AUTOTUNE_CACHE`, else `$XDG_CACHE_HOME/deeper/autotune.json`, else
+//! `~/.cache/deeper/autotune.json`.
+
+use super::cache_file;
+use crate::error::{Error, Result};
+use crate::graph::{Graph, GraphBuilder};
+use crate::ops::{Conv2d, ConvKernel, Op};
+use crate::runtime::{Gpu, Model};
+use crate::shape::Shape;
+use crate::tensor::{Rng, Tensor};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+const CANDIDATES: [ConvKernel; 3] = [ConvKernel::Mm, ConvKernel::Gemm, ConvKernel::Direct];
+
+/// One tuned layer shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Choice {
+    pub key: String,
+    pub kernel: ConvKernel,
+    /// Milliseconds per candidate (empty when the choice came from the cache).
+    pub timings: Vec<(ConvKernel, f64)>,
+}
+
+/// Cached choices: key → kernel name.
+pub struct Tuner {
+    cache: BTreeMap<String, String>,
+    dirty: bool,
+}
+
+fn kernel_from(name: &str) -> Option<ConvKernel> {
+    CANDIDATES.into_iter().find(|k| format!("{k:?}") == name)
+}
+
+/// The cache key of a convolution on input `x` (batch included) on `gpu`.
+fn key(gpu: &Gpu, c: &Conv2d, x: Shape) -> String {
+    let (h, w) = (c.window.h, c.window.w);
+    format!(
+        "{}|{}>{}|k{}x{} s{}x{} p{},{},{},{} d{}x{} g{}|in {}",
+        gpu.description(),
+        c.in_channels,
+        c.out_channels,
+        h.kernel,
+        w.kernel,
+        h.stride,
+        w.stride,
+        h.pad_before,
+        h.pad_after,
+        w.pad_before,
+        w.pad_after,
+        h.dilation,
+        w.dilation,
+        c.groups,
+        x
+    )
+}
+
+impl Tuner {
+    /// The tuner with the on-disk cache loaded (empty when there is none).
+    pub fn load() -> Tuner {
+        let cache = cache_file("DEEPER_AUTOTUNE_CACHE", "autotune.json")
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        Tuner {
+            cache,
+            dirty: false,
+        }
+    }
+
+    /// Pins the fastest kernel of every `Auto` convolution of `graph` at `batch`.
+    pub fn tune(&mut self, gpu: &Gpu, graph: &mut Graph, batch: usize) -> Result<Vec<Choice>> {
+        let shapes = crate::graph::infer::shapes(graph, batch)?;
+        let mut choices: Vec<Choice> = Vec::new();
+        for node in &mut graph.nodes {
+            let Op::Conv2d(c) = &mut node.op else {
+                continue;
+            };
+            if c.kernel != ConvKernel::Auto {
+                continue;
+            }
+            let x = shapes[node.inputs[0].0];
+            let k = key(gpu, c, x);
+            let choice = match choices.iter().find(|ch| ch.key == k) {
+                Some(done) => done.clone(),
+                None => self.choose(gpu, c, x, k)?,
+            };
+            c.kernel = choice.kernel;
+            if !choices.iter().any(|ch| ch.key == choice.key) {
+                choices.push(choice);
+            }
+        }
+        Ok(choices)
+    }
+
+    fn choose(&mut self, gpu: &Gpu, c: &Conv2d, x: Shape, key: String) -> Result<Choice> {
+        if let Some(kernel) = self.cache.get(&key).and_then(|n| kernel_from(n)) {
+            return Ok(Choice {
+                key,
+                kernel,
+                timings: Vec::new(),
+            });
+        }
+        let mut timings = Vec::new();
+        for kernel in CANDIDATES {
+            let forced = Conv2d {
+                kernel,
+                residual: false,
+                ..c.clone()
+            };
+            if forced.resolve(gpu.max_binding()) == kernel {
+                timings.push((kernel, time_conv(gpu, forced, x)?));
+            }
+        }
+        let best = timings
+            .iter()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|t| t.0)
+            .ok_or_else(|| Error::Invalid(format!("no convolution kernel can run {key}")))?;
+        self.cache.insert(key.clone(), format!("{best:?}"));
+        self.dirty = true;
+        Ok(Choice {
+            key,
+            kernel: best,
+            timings,
+        })
+    }
+
+    /// Writes new choices to the cache file.
+    pub fn save(&self) -> Result<()> {
+        let Some(path) =
+            cache_file("DEEPER_AUTOTUNE_CACHE", "autotune.json").filter(|_| self.dirty)
+        else {
+            return Ok(());
+        };
+        let io = |source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let text =
+            serde_json::to_string_pretty(&self.cache).map_err(|e| Error::Invalid(e.to_string()))?;
+        std::fs::write(&path, text).map_err(io)
+    }
+}
+
+/// Median milliseconds of one pass of `conv` alone on input `x` (random weights and input).
+fn time_conv(gpu: &Gpu, conv: Conv2d, x: Shape) -> Result<f64> {
+    let (mut b, v) = GraphBuilder::new("autotune", x.c, x.h, x.w, 1);
+    let y = b.conv2d("conv", v, conv);
+    let graph = b.finish(&[y])?;
+    let model = Model::compile(gpu, &graph, x.n, true)?;
+    let input = Tensor::uniform(x, -1.0, 1.0, &mut Rng::new(1));
+    model.forward(&input)?;
+    gpu.wait()?;
+    let mut ms = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        model.forward(&input)?;
+        gpu.wait()?;
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(super::median(&ms))
+}

@@ -1,0 +1,225 @@
+//! Benchmarks: per-layer GPU times of whole networks ([`network`]), a fixed suite of real
+//! layer shapes checked against the CPU ([`suite`]), the device's own ceilings ([`peak`]) and
+//! roofline pictures ([`plot`]). The CLI's `deeper bench` and the criterion benches use these.
+//!
+//! Every layer is reported against the roofline model: attained GFLOP/s = 2·MACs / time; bytes
+//! moved are the compulsory traffic (weights + inputs + outputs, each once); arithmetic
+//! intensity = FLOPs / byte; `pct_peak` is the share of the measured FMA peak and `pct_roof` the
+//! share of what the roofline allows at that intensity, `min(peak, intensity · bandwidth)` (for
+//! layers without multiplies, the share of the measured copy bandwidth).
+
+pub mod autotune;
+pub mod network;
+pub mod peak;
+pub mod plot;
+pub mod suite;
+
+pub use network::{bench_network, NetworkBench};
+pub use peak::Peak;
+pub use suite::{run_suite, SuiteCase};
+
+use crate::error::Result;
+use crate::graph::Graph;
+use crate::runtime::{Model, Profile, Timing};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A cache file: `$<env>` when set, else `$XDG_CACHE_HOME/deeper/<file>`, else
+/// `~/.cache/deeper/<file>`.
+pub(crate) fn cache_file(env: &str, file: &str) -> Option<std::path::PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+    };
+    if let Some(p) = var(env) {
+        return Some(p);
+    }
+    let base = var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache")))?;
+    Some(base.join("deeper").join(file))
+}
+
+/// How to run a benchmark.
+#[derive(Clone, Copy, Debug)]
+pub struct BenchOptions {
+    /// Timed runs (the median is reported); at least 1.
+    pub runs: usize,
+    /// Timestamps, or the wall-clock fallback forced.
+    pub timing: Timing,
+    /// Pin each convolution's fastest kernel first ([`autotune`]).
+    pub autotune: bool,
+}
+
+/// One layer (or one suite case) on the roofline.
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerRow {
+    pub name: String,
+    /// Op kind (`conv2d`, `linear`, …).
+    pub kind: String,
+    /// Shader variant(s) that ran, `+`-joined when several.
+    pub kernel: String,
+    pub gpu_ms: f64,
+    pub macs: u64,
+    pub gflops: f64,
+    pub bytes: u64,
+    pub gbps: f64,
+    /// FLOPs per byte moved.
+    pub intensity: f64,
+    pub pct_peak: f64,
+    pub pct_roof: f64,
+}
+
+impl LayerRow {
+    /// The derived rates of a layer that took `ns`.
+    pub fn new(
+        name: &str,
+        kind: &str,
+        kernel: &str,
+        ns: f64,
+        macs: u64,
+        bytes: u64,
+        peak: &Peak,
+    ) -> Self {
+        let secs = ns.max(1.0) * 1e-9;
+        let flops = 2.0 * macs as f64;
+        let gflops = flops / secs / 1e9;
+        let gbps = bytes as f64 / secs / 1e9;
+        let intensity = flops / bytes.max(1) as f64;
+        let pct_roof = if macs == 0 {
+            100.0 * gbps / peak.gbps
+        } else {
+            100.0 * gflops / peak.gflops.min(intensity * peak.gbps)
+        };
+        LayerRow {
+            name: name.into(),
+            kind: kind.into(),
+            kernel: kernel.into(),
+            gpu_ms: ns * 1e-6,
+            macs,
+            gflops,
+            bytes,
+            gbps,
+            intensity,
+            pct_peak: 100.0 * gflops / peak.gflops,
+            pct_roof,
+        }
+    }
+}
+
+/// The median of `v` (the mean of the middle two for an even count; 0 when empty).
+pub fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+/// A compiled model's layer timings over several runs.
+#[derive(Clone, Debug)]
+pub struct Measured {
+    /// Per running node, median times.
+    pub layers: Vec<LayerRow>,
+    /// Median of the per-run sums of layer times.
+    pub gpu_ms: f64,
+    /// `WallClock` if any run used the fallback.
+    pub timing: Timing,
+    pub note: Option<String>,
+}
+
+/// Profiles `model` layer by layer `opts.runs` times (once the first run has fallen back to
+/// wall clock, the others use it too).
+pub fn measure(
+    model: &Model,
+    input: &Tensor,
+    opts: &BenchOptions,
+    peak: &Peak,
+) -> Result<Measured> {
+    let mut profiles: Vec<Profile> = Vec::new();
+    let mut want = opts.timing;
+    for _ in 0..opts.runs.max(1) {
+        let p = model.profile(input, want)?;
+        want = p.timing;
+        profiles.push(p);
+    }
+    let totals: Vec<f64> = profiles.iter().map(Profile::total_ns).collect();
+    let wall = profiles.iter().any(|p| p.timing == Timing::WallClock);
+    Ok(Measured {
+        layers: layer_rows(model, &profiles, peak),
+        gpu_ms: median(&totals) * 1e-6,
+        timing: if wall {
+            Timing::WallClock
+        } else {
+            Timing::Timestamps
+        },
+        note: profiles.iter().find_map(|p| p.note.clone()),
+    })
+}
+
+/// Median wall-clock milliseconds of `runs` end-to-end forward passes (upload, run, readback).
+pub fn end_to_end_ms(model: &Model, input: &Tensor, runs: usize) -> Result<f64> {
+    let times = (0..runs.max(1))
+        .map(|_| model.time_end_to_end(input))
+        .collect::<Result<Vec<f64>>>()?;
+    Ok(median(&times) * 1e-6)
+}
+
+/// Per node that ran: median time, MACs, bytes, the kernels of its steps.
+fn layer_rows(model: &Model, profiles: &[Profile], peak: &Peak) -> Vec<LayerRow> {
+    let kernels = node_kernels(model);
+    let shapes = model.shapes();
+    let mut times: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    for p in profiles {
+        for l in &p.layers {
+            times.entry(l.node).or_default().push(l.ns);
+        }
+    }
+    let order = profiles
+        .first()
+        .map(|p| p.layers.clone())
+        .unwrap_or_default();
+    order
+        .iter()
+        .map(|l| {
+            let node = &model.graph.nodes[l.node];
+            let (macs, bytes) = node_cost(&model.graph, shapes, l.node);
+            let ns = median(&times[&l.node]);
+            LayerRow::new(
+                &node.name,
+                node.op.kind(),
+                &kernels[&l.node],
+                ns,
+                macs,
+                bytes,
+                peak,
+            )
+        })
+        .collect()
+}
+
+/// Each node's shader variants, in order of first use, `+`-joined.
+fn node_kernels(model: &Model) -> BTreeMap<usize, String> {
+    let mut out: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    for (step, node) in model.steps().iter().zip(&model.step_nodes) {
+        let list = out.entry(*node).or_default();
+        if !list.contains(&step.kernel.as_str()) {
+            list.push(&step.kernel);
+        }
+    }
+    out.into_iter().map(|(n, k)| (n, k.join("+"))).collect()
+}
+
+/// MACs and compulsory bytes (parameters + inputs + output, f32) of node `i`.
+pub fn node_cost(graph: &Graph, shapes: &[Shape], i: usize) -> (u64, u64) {
+    let node = &graph.nodes[i];
+    let ins: Vec<Shape> = node.inputs.iter().map(|v| shapes[v.0]).collect();
+    let out = shapes[i + 1];
+    let elems: usize = node.params.iter().map(|t| t.data.len()).sum::<usize>()
+        + ins.iter().map(Shape::numel).sum::<usize>()
+        + out.numel();
+    (node.op.macs(&ins, out), 4 * elems as u64)
+}

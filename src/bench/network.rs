@@ -1,0 +1,117 @@
+//! One network benchmarked: built, fused and compiled once (the cold start: graph, compile and
+//! the first forward pass, wall clock), then profiled layer by layer and timed end to end
+//! `runs` times; medians reported.
+
+use super::{end_to_end_ms, measure, BenchOptions, LayerRow, Peak};
+use crate::check::random_input;
+use crate::error::Result;
+use crate::graph::fuse::fuse;
+use crate::models::{self, ModelOptions};
+use crate::runtime::{Gpu, Model};
+use serde::Serialize;
+use std::time::Instant;
+
+/// A network's benchmark; serialises to the `deeper bench --json` document.
+#[derive(Clone, Debug, Serialize)]
+pub struct NetworkBench {
+    pub network: String,
+    pub batch: usize,
+    /// Input height and width.
+    pub size: usize,
+    pub device: String,
+    /// `"timestamps"` or `"wall-clock"`.
+    pub timing: &'static str,
+    /// Why wall clock was used, when it was not asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing_note: Option<String>,
+    pub runs: usize,
+    /// Median wall clock of input upload + forward pass + readback.
+    pub end_to_end_ms: f64,
+    /// Median of the summed per-layer GPU times.
+    pub gpu_ms: f64,
+    pub images_per_s: f64,
+    /// Graph construction + compilation + the first forward pass (autotuning excluded).
+    pub cold_start_ms: f64,
+    /// Time spent autotuning (0 when every choice came from the cache, or tuning was off).
+    pub autotune_ms: f64,
+    pub peak_activation_bytes: u64,
+    pub macs: u64,
+    /// Whole-network 2·MACs / `gpu_ms`.
+    pub gflops: f64,
+    pub pct_peak: f64,
+    pub peak_gflops: f64,
+    pub peak_gbps: f64,
+    pub layers: Vec<LayerRow>,
+}
+
+/// Benchmarks network `name` at `batch` (input `size`, default native) with random weights.
+pub fn bench_network(
+    gpu: &Gpu,
+    name: &str,
+    batch: usize,
+    size: Option<usize>,
+    opts: &BenchOptions,
+    peak: &Peak,
+) -> Result<NetworkBench> {
+    let t0 = Instant::now();
+    let graph = models::build(
+        name,
+        &ModelOptions {
+            size,
+            ..Default::default()
+        },
+    )?;
+    let mut fused = fuse(&graph);
+    let autotune_ms = tune(gpu, &mut fused.graph, batch, opts)?;
+    let model = Model::compile(gpu, &fused.graph, batch, true)?;
+    let input = random_input(&graph, batch, 1);
+    model.run(&input)?;
+    let cold_start_ms = t0.elapsed().as_secs_f64() * 1e3 - autotune_ms;
+    let m = measure(&model, &input, opts, peak)?;
+    let e2e_ms = end_to_end_ms(&model, &input, opts.runs)?;
+    let macs: u64 = m.layers.iter().map(|l| l.macs).sum();
+    let gflops = 2.0 * macs as f64 / (m.gpu_ms * 1e6).max(1.0);
+    Ok(NetworkBench {
+        network: name.to_string(),
+        batch,
+        size: graph.input.h,
+        device: gpu.description(),
+        timing: m.timing.as_str(),
+        timing_note: m.note,
+        runs: opts.runs.max(1),
+        end_to_end_ms: e2e_ms,
+        gpu_ms: m.gpu_ms,
+        images_per_s: batch as f64 / (e2e_ms * 1e-3),
+        cold_start_ms,
+        autotune_ms,
+        peak_activation_bytes: model.plan.peak_bytes,
+        macs,
+        gflops,
+        pct_peak: 100.0 * gflops / peak.gflops,
+        peak_gflops: peak.gflops,
+        peak_gbps: peak.gbps,
+        layers: m.layers,
+    })
+}
+
+/// Autotunes `graph`'s convolutions when `opts` asks for it; returns the milliseconds spent.
+pub(super) fn tune(
+    gpu: &Gpu,
+    graph: &mut crate::graph::Graph,
+    batch: usize,
+    opts: &BenchOptions,
+) -> Result<f64> {
+    if !opts.autotune {
+        return Ok(0.0);
+    }
+    let t = Instant::now();
+    let mut tuner = super::autotune::Tuner::load();
+    let choices = tuner.tune(gpu, graph, batch)?;
+    tuner.save()?;
+    let tuned = choices.iter().any(|c| !c.timings.is_empty());
+    Ok(if tuned {
+        t.elapsed().as_secs_f64() * 1e3
+    } else {
+        0.0
+    })
+}

@@ -1,0 +1,217 @@
+//! The device's own ceilings: attainable f32 FMA rate (`peak_fma.wgsl`, register-only FMA
+//! chains) and copy bandwidth (`peak_copy.wgsl`, a vec4 read and write of a large buffer), each
+//! timed with the profiler (timestamps, or its wall-clock fallback) and reported as the best of
+//! several repetitions. Results are cached per device in a JSON file
+//! (`$DEEPER_PEAK_CACHE`, else `$XDG_CACHE_HOME/deeper/peak.json`, else
+//! `~/.cache/deeper/peak.json`) so that `deeper bench <net>` need not re-measure.
+
+use crate::error::{Error, Result};
+use crate::ops::Shader;
+use crate::runtime::{Gpu, Profile, Timing};
+use crate::shape::Shape;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+crate::shader!(FMA, "peak_fma", 1);
+crate::shader!(COPY, "peak_copy", 2);
+
+/// The benchmark shaders (not ops; listed for the shader validation tests).
+pub fn shaders() -> Vec<&'static Shader> {
+    vec![&FMA, &COPY]
+}
+
+/// Uniform of `peak_fma.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct FmaUniform {
+    pub iters: u32,
+    pub mul: f32,
+    pub add: f32,
+    pub _pad0: u32,
+}
+
+/// Uniform of `peak_copy.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct CopyUniform {
+    /// vec4 elements to copy.
+    pub n: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
+}
+
+/// Workgroups of 64 invocations the FMA shader launches (enough to fill large GPUs).
+const FMA_WORKGROUPS: u32 = 4096;
+/// Bytes per copy buffer (at most one binding).
+const COPY_BYTES: u64 = 64 << 20;
+
+/// Measured ceilings of one device.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Peak {
+    /// [`Gpu::description`].
+    pub device: String,
+    /// Attainable FMA rate, GFLOP/s (an FMA counts 2).
+    pub gflops: f64,
+    /// Copy bandwidth, GB/s (read + write bytes).
+    pub gbps: f64,
+    pub timing: String,
+    /// `true` for the short measurement taken when nothing was cached.
+    pub quick: bool,
+}
+
+impl Peak {
+    /// FLOP per byte where the two ceilings meet.
+    pub fn ridge(&self) -> f64 {
+        self.gflops / self.gbps
+    }
+}
+
+/// Measures both ceilings; `quick` uses shorter runs (about a second in all on llvmpipe).
+pub fn measure(gpu: &Gpu, quick: bool, timing: Timing) -> Result<Peak> {
+    let (target_ns, reps) = if quick { (4e7, 3) } else { (2e8, 5) };
+    let (gflops, t1) = fma_rate(gpu, target_ns, reps, timing)?;
+    let (gbps, t2) = copy_rate(gpu, reps.max(5), timing)?;
+    let wall = t1 == Timing::WallClock || t2 == Timing::WallClock;
+    Ok(Peak {
+        device: gpu.description(),
+        gflops,
+        gbps,
+        timing: if wall {
+            Timing::WallClock
+        } else {
+            Timing::Timestamps
+        }
+        .as_str()
+        .into(),
+        quick,
+    })
+}
+
+/// Times `reps` passes of the same dispatch; returns each pass's ns and the timing used.
+fn time_reps(
+    gpu: &Gpu,
+    shader: &'static Shader,
+    bufs: &[&crate::runtime::ActBuf],
+    uniform: &[u8],
+    workgroups: u32,
+    reps: usize,
+    timing: Timing,
+) -> Result<(Vec<f64>, Timing)> {
+    let steps = (0..reps)
+        .map(|_| gpu.raw_step(shader, bufs, uniform, workgroups))
+        .collect::<Result<Vec<_>>>()?;
+    let nodes: Vec<usize> = (0..reps).collect();
+    let p: Profile = gpu.profile(&steps, &nodes, timing)?;
+    Ok((p.layers.iter().map(|l| l.ns).collect(), p.timing))
+}
+
+/// Best FMA GFLOP/s, after growing the loop until one pass takes about `target_ns`.
+fn fma_rate(gpu: &Gpu, target_ns: f64, reps: usize, timing: Timing) -> Result<(f64, Timing)> {
+    let invocations = FMA_WORKGROUPS as usize * 64;
+    let out = gpu.alloc(Shape::vector(invocations), false)?;
+    let mut u = FmaUniform {
+        iters: 16,
+        mul: 0.999,
+        add: 0.001,
+        _pad0: 0,
+    };
+    let run = |u: &FmaUniform, reps| {
+        time_reps(
+            gpu,
+            &FMA,
+            &[&out],
+            bytemuck::bytes_of(u),
+            FMA_WORKGROUPS,
+            reps,
+            timing,
+        )
+    };
+    loop {
+        let (ns, _) = run(&u, 1)?;
+        if ns[0] >= target_ns / 2.0 || u.iters >= 1 << 24 {
+            break;
+        }
+        let grow = (target_ns / ns[0].max(1.0)).clamp(2.0, 64.0);
+        u.iters = (u.iters as f64 * grow) as u32;
+    }
+    let (ns, used) = run(&u, reps)?;
+    let flops = invocations as f64 * u.iters as f64 * 8.0 * 4.0 * 2.0;
+    Ok((best_rate(flops, &ns), used))
+}
+
+/// Best copy GB/s over `reps` passes.
+fn copy_rate(gpu: &Gpu, reps: usize, timing: Timing) -> Result<(f64, Timing)> {
+    let bytes = COPY_BYTES.min(gpu.max_binding()) / 4096 * 4096;
+    let elems = (bytes / 4) as usize;
+    let src = gpu.alloc(Shape::vector(elems), false)?;
+    let dst = gpu.alloc(Shape::vector(elems), false)?;
+    let n = (elems / 4) as u32;
+    let u = CopyUniform {
+        n,
+        ..Default::default()
+    };
+    let groups = n.div_ceil(256);
+    let (ns, used) = time_reps(
+        gpu,
+        &COPY,
+        &[&src, &dst],
+        bytemuck::bytes_of(&u),
+        groups,
+        reps,
+        timing,
+    )?;
+    Ok((best_rate(2.0 * bytes as f64, &ns), used))
+}
+
+/// `work / time` in G/s for the fastest of `ns`.
+fn best_rate(work: f64, ns: &[f64]) -> f64 {
+    let best = ns.iter().copied().fold(f64::INFINITY, f64::min);
+    work / best.max(1.0)
+}
+
+fn cache_path() -> Option<PathBuf> {
+    super::cache_file("DEEPER_PEAK_CACHE", "peak.json")
+}
+
+fn read_cache() -> Vec<Peak> {
+    cache_path()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+/// The cached ceilings of `gpu`'s device, if any.
+pub fn cached(gpu: &Gpu) -> Option<Peak> {
+    let device = gpu.description();
+    read_cache().into_iter().find(|p| p.device == device)
+}
+
+/// Stores `peak` in the cache, replacing the device's previous entry.
+pub fn save(peak: &Peak) -> Result<()> {
+    let Some(path) = cache_path() else {
+        return Ok(());
+    };
+    let mut all = read_cache();
+    all.retain(|p| p.device != peak.device);
+    all.push(peak.clone());
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let text = serde_json::to_string_pretty(&all).map_err(|e| Error::Invalid(e.to_string()))?;
+    std::fs::write(&path, text).map_err(io)
+}
+
+/// The cached ceilings, or a quick measurement (then cached).
+pub fn cached_or_quick(gpu: &Gpu, timing: Timing) -> Result<Peak> {
+    if let Some(p) = cached(gpu) {
+        return Ok(p);
+    }
+    let p = measure(gpu, true, timing)?;
+    save(&p)?;
+    Ok(p)
+}

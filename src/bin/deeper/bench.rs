@@ -1,0 +1,271 @@
+//! `deeper bench`: per-layer GPU times of a network (or of all), the layer suite (`--layers`)
+//! and the device's ceilings (`--peak`), as tables, one JSON document (`--json`) or a roofline
+//! picture (`--plot`). The measuring is done by `deeper::bench`.
+
+use crate::table::{thousands, Table};
+use deeper::bench::{self, peak, plot, BenchOptions, LayerRow, NetworkBench, Peak, SuiteCase};
+use deeper::models::NETWORKS;
+use deeper::runtime::{Gpu, GpuOptions, Timing};
+use deeper::{Error, Result};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// What `deeper bench` was asked to do.
+pub struct BenchArgs {
+    pub net: Option<String>,
+    pub batch: usize,
+    pub runs: usize,
+    pub size: Option<usize>,
+    pub json: bool,
+    pub peak: bool,
+    pub layers: bool,
+    pub plot: Option<PathBuf>,
+    pub wall_clock: bool,
+    pub filter: Option<String>,
+    pub no_autotune: bool,
+}
+
+/// Runs the requested benchmark; `Ok(false)` when a suite case fails its CPU check.
+pub fn bench(a: &BenchArgs) -> Result<bool> {
+    let gpu = Gpu::new(&GpuOptions::from_env())?;
+    let timing = if a.wall_clock {
+        Timing::WallClock
+    } else {
+        Timing::from_env()
+    };
+    let opts = BenchOptions {
+        runs: a.runs.max(1),
+        timing,
+        autotune: !a.no_autotune,
+    };
+    if a.peak {
+        return peak_cmd(&gpu, a, timing);
+    }
+    let peak = peak::cached_or_quick(&gpu, timing)?;
+    if !a.json {
+        println!("device: {}", gpu.description());
+        let src = if peak.quick {
+            "quick measurement; `deeper bench --peak` for a full one"
+        } else {
+            "cached from `deeper bench --peak`"
+        };
+        println!(
+            "peak:   {:.1} GFLOP/s FMA, {:.1} GB/s copy ({src})\n",
+            peak.gflops, peak.gbps
+        );
+    }
+    if a.layers {
+        return suite_cmd(&gpu, a, &opts, &peak);
+    }
+    match a.net.as_deref() {
+        Some("all") => all_cmd(&gpu, a, &opts, &peak),
+        Some(net) => net_cmd(&gpu, net, a, &opts, &peak),
+        None => Err(Error::Invalid(
+            "bench needs a network name, `all`, --layers or --peak".into(),
+        )),
+    }
+}
+
+fn peak_cmd(gpu: &Gpu, a: &BenchArgs, timing: Timing) -> Result<bool> {
+    let p = peak::measure(gpu, false, timing)?;
+    peak::save(&p)?;
+    if a.json {
+        println!("{:#}", serde_json::to_value(&p).map_err(json_err)?);
+        return Ok(true);
+    }
+    println!("device: {}", p.device);
+    println!("FMA:    {:>9.1} GFLOP/s  (peak_fma.wgsl: 8 vec4 FMA chains per invocation, registers only)", p.gflops);
+    println!(
+        "copy:   {:>9.1} GB/s     (peak_copy.wgsl: vec4 read + write of a 64 MiB buffer)",
+        p.gbps
+    );
+    println!(
+        "ridge:  {:>9.2} FLOP/byte; timing: {}; best of 5 passes each; cached for `deeper bench`",
+        p.ridge(),
+        p.timing
+    );
+    Ok(true)
+}
+
+fn json_err(e: serde_json::Error) -> Error {
+    Error::Invalid(e.to_string())
+}
+
+fn net_cmd(gpu: &Gpu, net: &str, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result<bool> {
+    let r = bench::bench_network(gpu, net, a.batch, a.size, opts, peak)?;
+    if let Some(path) = &a.plot {
+        let title = format!("{} batch {} on {}", r.network, r.batch, gpu.name());
+        plot::write_svg(path, &title, &r.layers, peak)?;
+    }
+    if a.json {
+        println!("{:#}", serde_json::to_value(&r).map_err(json_err)?);
+        return Ok(true);
+    }
+    println!(
+        "{}: batch {}, {}x{}, timing: {}, median of {} runs",
+        r.network, r.batch, r.size, r.size, r.timing, r.runs
+    );
+    if let Some(note) = &r.timing_note {
+        println!("(wall clock per layer because {note})");
+    }
+    print!("{}", layer_table(&r.layers).render());
+    print_totals(&r);
+    if let Some(path) = &a.plot {
+        println!("plot: {}", path.display());
+    }
+    Ok(true)
+}
+
+fn layer_table(rows: &[LayerRow]) -> Table {
+    let mut t = Table::new(&[
+        "layer", "kind", "kernel", "GPU ms", "MACs", "GFLOP/s", "MB", "GB/s", "FLOP/B", "%peak",
+        "%roof",
+    ]);
+    for l in rows {
+        t.row(vec![
+            l.name.clone(),
+            l.kind.clone(),
+            l.kernel.clone(),
+            format!("{:.3}", l.gpu_ms),
+            thousands(l.macs),
+            format!("{:.2}", l.gflops),
+            format!("{:.2}", l.bytes as f64 / 1e6),
+            format!("{:.2}", l.gbps),
+            format!("{:.1}", l.intensity),
+            format!("{:.1}", l.pct_peak),
+            format!("{:.1}", l.pct_roof),
+        ]);
+    }
+    t
+}
+
+fn print_totals(r: &NetworkBench) {
+    println!(
+        "GPU time (sum of layers) {:.2} ms · end-to-end (upload + run + readback) {:.2} ms · {:.2} images/s",
+        r.gpu_ms, r.end_to_end_ms, r.images_per_s
+    );
+    println!(
+        "{} MACs at {:.2} GFLOP/s ({:.1}% of peak) · cold start {:.0} ms · peak activations {:.1} MB",
+        thousands(r.macs),
+        r.gflops,
+        r.pct_peak,
+        r.cold_start_ms,
+        r.peak_activation_bytes as f64 / 1e6
+    );
+    if r.autotune_ms > 0.0 {
+        println!(
+            "autotune: {:.0} ms timing kernel variants (cached for the next run)",
+            r.autotune_ms
+        );
+    }
+}
+
+fn all_cmd(gpu: &Gpu, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result<bool> {
+    let mut results = Vec::new();
+    for (i, net) in NETWORKS.iter().enumerate() {
+        eprint!("[{}/{}] {net} ... ", i + 1, NETWORKS.len());
+        let _ = std::io::stderr().flush();
+        let r = bench::bench_network(gpu, net, a.batch, a.size, opts, peak)?;
+        eprintln!("{:.1} ms", r.end_to_end_ms);
+        results.push(r);
+    }
+    if a.json {
+        let doc = serde_json::json!({"device": gpu.description(), "peak_gflops": peak.gflops,
+            "peak_gbps": peak.gbps, "networks": results});
+        println!("{doc:#}");
+        return Ok(true);
+    }
+    let mut t = Table::new(&[
+        "network",
+        "batch",
+        "MMACs",
+        "GPU ms",
+        "end-to-end ms",
+        "images/s",
+        "GFLOP/s",
+        "%peak",
+        "cold ms",
+        "act MB",
+        "timing",
+    ]);
+    for r in &results {
+        t.row(vec![
+            r.network.clone(),
+            r.batch.to_string(),
+            format!("{:.1}", r.macs as f64 / 1e6),
+            format!("{:.2}", r.gpu_ms),
+            format!("{:.2}", r.end_to_end_ms),
+            format!("{:.2}", r.images_per_s),
+            format!("{:.2}", r.gflops),
+            format!("{:.1}", r.pct_peak),
+            format!("{:.0}", r.cold_start_ms),
+            format!("{:.1}", r.peak_activation_bytes as f64 / 1e6),
+            r.timing.into(),
+        ]);
+    }
+    print!("{}", t.render());
+    println!(
+        "median of {} runs; GPU ms = summed per-layer GPU time",
+        opts.runs
+    );
+    Ok(true)
+}
+
+fn suite_cmd(gpu: &Gpu, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result<bool> {
+    let progress = |c: &SuiteCase| {
+        eprintln!(
+            "  {} {:.2} ms, rel L2 {:.1e} {}",
+            c.total.name,
+            c.total.gpu_ms,
+            c.rel_l2,
+            pass(c.passed)
+        );
+    };
+    let cases = bench::run_suite(gpu, a.filter.as_deref(), opts, peak, progress)?;
+    let ok = cases.iter().all(|c| c.passed);
+    if let Some(path) = &a.plot {
+        let rows: Vec<LayerRow> = cases.iter().map(|c| c.total.clone()).collect();
+        plot::write_svg(path, &format!("layer suite on {}", gpu.name()), &rows, peak)?;
+    }
+    if a.json {
+        let doc = serde_json::json!({"device": gpu.description(), "peak_gflops": peak.gflops,
+            "peak_gbps": peak.gbps, "cases": cases});
+        println!("{doc:#}");
+        return Ok(ok);
+    }
+    let mut t = Table::new(&[
+        "case", "batch", "kernel", "GPU ms", "MACs", "GFLOP/s", "GB/s", "FLOP/B", "%peak", "%roof",
+        "rel L2", "check",
+    ]);
+    for c in &cases {
+        let l = &c.total;
+        t.row(vec![
+            l.name.clone(),
+            c.batch.to_string(),
+            l.kernel.clone(),
+            format!("{:.3}", l.gpu_ms),
+            thousands(l.macs),
+            format!("{:.2}", l.gflops),
+            format!("{:.2}", l.gbps),
+            format!("{:.1}", l.intensity),
+            format!("{:.1}", l.pct_peak),
+            format!("{:.1}", l.pct_roof),
+            format!("{:.1e}", c.rel_l2),
+            pass(c.passed),
+        ]);
+    }
+    print!("{}", t.render());
+    let timing = cases.first().map_or("-", |c| c.timing);
+    println!(
+        "median of {} runs, timing: {timing}; GPU vs CPU reference per case",
+        opts.runs
+    );
+    if let Some(path) = &a.plot {
+        println!("plot: {}", path.display());
+    }
+    Ok(ok)
+}
+
+fn pass(ok: bool) -> String {
+    if ok { "PASS" } else { "FAIL" }.into()
+}

@@ -1,0 +1,248 @@
+//! The im2col + matrix-product path of [`Conv2d`] (`ConvKernel::Mm`). Per image and group, the
+//! input patches are gathered into a `[K][pixels]` scratch matrix (`im2col.wgsl`, skipped for
+//! 1x1 stride-1 unpadded convolutions whose input already is that matrix), and `conv2d_mm.wgsl`
+//! multiplies the weights, repacked once at load into 16-channel blocks `[blocks][K][16]`, by
+//! it with the bias, residual and activation fused. Every operand is read as vec4, and each
+//! invocation keeps a 16×8 block of outputs in registers: on llvmpipe, where each load costs
+//! a loop over the SIMD lanes, this is what makes convolution fast.
+//!
+//! Columns are processed in chunks that fit the scratch buffer the runtime provides.
+
+use super::conv2d::Conv2d;
+use super::launch::{groups_for, Arg, Dispatch, LaunchCtx};
+use crate::shader;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+shader!(IM2COL, "im2col", 2);
+shader!(MM, "conv2d_mm", 5);
+
+/// Output channels per register block (rows of a weight block).
+pub const BLOCK: usize = 16;
+/// Output pixels per invocation (columns are processed in multiples of this).
+pub const COLS: usize = 8;
+
+/// Uniform of `im2col.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Im2colUniform {
+    pub cin: u32,
+    pub h: u32,
+    pub w: u32,
+    pub ow: u32,
+    pub kh: u32,
+    pub kw: u32,
+    pub sh: u32,
+    pub sw: u32,
+    pub ph: u32,
+    pub pw: u32,
+    pub dh: u32,
+    pub dw: u32,
+    pub cin_per_group: u32,
+    pub n: u32,
+    pub g: u32,
+    pub p0: u32,
+    pub cols: u32,
+    pub kdim: u32,
+    pub pixels: u32,
+    pub _pad0: u32,
+}
+
+/// Uniform of `conv2d_mm.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MmUniform {
+    pub rows: u32,
+    pub kdim: u32,
+    pub cols: u32,
+    pub b_base: u32,
+    pub b_stride4: u32,
+    pub w_block0: u32,
+    pub oc_base: u32,
+    pub row_base: u32,
+    pub n: u32,
+    pub p0: u32,
+    pub pixels: u32,
+    pub has_bias: u32,
+    pub act: u32,
+    pub has_residual: u32,
+    pub res_c: u32,
+    pub out_c_total: u32,
+    pub out_c_offset: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
+}
+
+fn kdim(c: &Conv2d) -> usize {
+    c.in_channels / c.groups * c.window.h.kernel * c.window.w.kernel
+}
+
+fn blocks_per_group(c: &Conv2d) -> usize {
+    (c.out_channels / c.groups).div_ceil(BLOCK)
+}
+
+/// Whether the input itself is the `[K][pixels]` matrix (1x1, stride 1, no padding, and rows
+/// that start on a vec4). Columns past the last pixel read the next row (or are clamped at the
+/// end of the binding) and are never written.
+pub fn input_is_matrix(c: &Conv2d, out: Shape) -> bool {
+    let (h, w) = (c.window.h, c.window.w);
+    let unit = |a: &crate::shape::Window| {
+        a.kernel == 1 && a.stride == 1 && a.pad_before == 0 && a.pad_after == 0
+    };
+    unit(&h) && unit(&w) && (out.h * out.w).is_multiple_of(4)
+}
+
+/// Scratch elements wanted for the whole im2col matrix of one image and group.
+pub fn scratch_elems(c: &Conv2d, out: Shape) -> usize {
+    if input_is_matrix(c, out) {
+        return 0;
+    }
+    kdim(c) * (out.h * out.w).next_multiple_of(COLS)
+}
+
+/// The weight in 16-channel blocks per group: `[groups][blocks][K][16]`, zero-padded, stored as
+/// `[groups·blocks·16, K]` rows.
+pub fn repack(c: &Conv2d, w: &Tensor) -> Tensor {
+    let (k, cout_g, blocks) = (kdim(c), c.out_channels / c.groups, blocks_per_group(c));
+    let rows = c.groups * blocks * BLOCK;
+    let mut data = vec![0f32; rows * k];
+    for oc in 0..c.out_channels {
+        let (g, r) = (oc / cout_g, oc % cout_g);
+        let block = g * blocks + r / BLOCK;
+        for kk in 0..k {
+            data[(block * k + kk) * BLOCK + r % BLOCK] = w.data[oc * k + kk];
+        }
+    }
+    Tensor {
+        shape: Shape::matrix(rows, k),
+        data,
+    }
+}
+
+/// The dispatches for one batch chunk: per image and group, im2col chunks and products.
+pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
+    let (x, o) = (ctx.inputs[0], ctx.output);
+    let (k, pixels) = (kdim(c), o.h * o.w);
+    let direct = input_is_matrix(c, o);
+    let cols_max = if direct {
+        pixels
+    } else {
+        (ctx.scratch_elems / k.max(1)) / COLS * COLS
+    };
+    let cols_max = cols_max.min(pixels.next_multiple_of(COLS)).max(COLS);
+    let mut v = Vec::new();
+    for n in 0..o.n {
+        for g in 0..c.groups {
+            for p0 in (0..pixels).step_by(cols_max) {
+                let cols = (pixels - p0).next_multiple_of(COLS).min(cols_max);
+                if !direct {
+                    v.push(im2col(c, ctx, x, (n, g, p0, cols)));
+                }
+                v.push(product(c, ctx, (n, g, p0, cols), direct));
+            }
+        }
+    }
+    v
+}
+
+fn im2col(
+    c: &Conv2d,
+    ctx: &LaunchCtx,
+    x: Shape,
+    (n, g, p0, cols): (usize, usize, usize, usize),
+) -> Dispatch {
+    let (o, w, u) = (ctx.output, c.window, |v: usize| v as u32);
+    let uniform = Im2colUniform {
+        cin: u(x.c),
+        h: u(x.h),
+        w: u(x.w),
+        ow: u(o.w),
+        kh: u(w.h.kernel),
+        kw: u(w.w.kernel),
+        sh: u(w.h.stride),
+        sw: u(w.w.stride),
+        ph: u(w.h.pad_before),
+        pw: u(w.w.pad_before),
+        dh: u(w.h.dilation),
+        dw: u(w.w.dilation),
+        cin_per_group: u(c.in_channels / c.groups),
+        n: u(n),
+        g: u(g),
+        p0: u(p0),
+        cols: u(cols),
+        kdim: u(kdim(c)),
+        pixels: u(o.h * o.w),
+        _pad0: 0,
+    };
+    Dispatch {
+        shader: &IM2COL,
+        overrides: Vec::new(),
+        args: vec![Arg::Input(0), Arg::Scratch],
+        uniform: bytemuck::bytes_of(&uniform).to_vec(),
+        workgroups: groups_for(kdim(c) * cols / 4, 64),
+    }
+}
+
+fn product(
+    c: &Conv2d,
+    ctx: &LaunchCtx,
+    (n, g, p0, cols): (usize, usize, usize, usize),
+    direct: bool,
+) -> Dispatch {
+    let (x, o, u) = (ctx.inputs[0], ctx.output, |v: usize| v as u32);
+    let (k, cout_g, pixels) = (kdim(c), c.out_channels / c.groups, o.h * o.w);
+    let b_base = if direct {
+        (n * x.c + g * (c.in_channels / c.groups)) * pixels / 4
+    } else {
+        0
+    };
+    let uniform = MmUniform {
+        rows: u(cout_g),
+        kdim: u(k),
+        cols: u(cols),
+        b_base: u(b_base),
+        b_stride4: u(if direct { pixels / 4 } else { cols / 4 }),
+        w_block0: u(g * blocks_per_group(c)),
+        oc_base: u(g * cout_g),
+        row_base: u(g * cout_g),
+        n: u(n),
+        p0: u(p0),
+        pixels: u(pixels),
+        has_bias: u(usize::from(c.bias)),
+        act: c.activation.code(),
+        has_residual: u(usize::from(c.residual)),
+        res_c: u(c.out_channels),
+        out_c_total: u(ctx.out_c_total),
+        out_c_offset: u(ctx.out_c_offset),
+        ..Default::default()
+    };
+    let rows = c.groups * blocks_per_group(c) * BLOCK;
+    Dispatch {
+        shader: &MM,
+        overrides: Vec::new(),
+        args: vec![
+            if direct { Arg::Input(0) } else { Arg::Scratch },
+            Arg::Param {
+                index: 0,
+                rows: 0..rows,
+            },
+            if c.bias {
+                Arg::Param {
+                    index: 1,
+                    rows: 0..c.out_channels,
+                }
+            } else {
+                Arg::Dummy
+            },
+            if c.residual {
+                Arg::Input(1)
+            } else {
+                Arg::Dummy
+            },
+            Arg::Output,
+        ],
+        uniform: bytemuck::bytes_of(&uniform).to_vec(),
+        workgroups: groups_for(blocks_per_group(c) * cols / COLS, 64),
+    }
+}
