@@ -35,16 +35,16 @@ fn act(v: f32, code: u32) -> f32 {
 
 // Writes row `row`, pixels q0..q0+3 of the product with the fused epilogue.
 fn emit(row: u32, q0: u32, v: vec4<f32>) {
-    if (row >= p.rows) { return; }
     let oc = p.oc_base + row;
     var bv = 0.0;
-    if (p.has_bias != 0u) { bv = bias[p.row_base + row]; }
+    if (p.has_bias != 0u && row < p.rows) { bv = bias[p.row_base + row]; }
     for (var j = 0u; j < 4u; j++) {
         let q = q0 + j;
-        if (q >= p.pixels) { return; }
-        var o = v[j] + bv;
-        if (p.has_residual != 0u) { o += residual[(p.n * p.res_c + oc) * p.pixels + q]; }
-        out[(p.n * p.out_c_total + p.out_c_offset + oc) * p.pixels + q] = act(o, p.act);
+        if (row < p.rows && q < p.pixels) {
+            var o = v[j] + bv;
+            if (p.has_residual != 0u) { o += residual[(p.n * p.res_c + oc) * p.pixels + q]; }
+            out[(p.n * p.out_c_total + p.out_c_offset + oc) * p.pixels + q] = act(o, p.act);
+        }
     }
 }
 
@@ -58,11 +58,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let mb = t / col_groups;
     let c4 = (t % col_groups) * 2u;                  // first column, in vec4 units
     let wbase = (p.w_block0 + mb) * p.kdim * 4u;
+    let last = arrayLength(&b) - 1u;                 // ragged 1x1 inputs: stay inside the binding
     var acc: array<vec4<f32>, 32>;                   // [16 rows][2 column vec4s]
     for (var k = 0u; k < p.kdim; k++) {
         let brow = p.b_base + k * p.b_stride4 + c4;
         let b0 = b[brow];
-        let b1 = b[brow + 1u];
+        let b1 = b[min(brow + 1u, last)];
         for (var v = 0u; v < 4u; v++) {
             let a = weight[wbase + k * 4u + v];
             acc[v * 8u + 0u] = fma(vec4(a.x), b0, acc[v * 8u + 0u]);

@@ -377,6 +377,15 @@ fn conv_matrix_product_paths() {
         &[sh(2, 9, 9, 11)],
         23,
     );
+    let ragged = mm(Conv2d::new(16, 18, 1, 1, 0)); // 14x14-like: 12 pixels, a multiple of 4 only
+    cx.check("1x1, ragged columns", &ragged, &[sh(3, 16, 2, 6)], 26);
+    let cccp = mm(Conv2d::new(96, 96, 1, 1, 0)); // NiN's cccp layers: 54x54 = 2916 pixels
+    cx.check(
+        "1x1, ragged columns, 54x54",
+        &cccp,
+        &[sh(1, 96, 54, 54)],
+        27,
+    );
     cx.check(
         "stride 2 dilation 2",
         &mm(Conv2d::new(5, 17, 3, 2, 2).dilated(2)),

@@ -126,7 +126,7 @@ pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
     let (k, pixels) = (kdim(c), o.h * o.w);
     let direct = input_is_matrix(c, o);
     let cols_max = if direct {
-        pixels
+        pixels.next_multiple_of(COLS)
     } else {
         (ctx.scratch_elems / k.max(1)) / COLS * COLS
     };
