@@ -1,6 +1,6 @@
 //! The autotuner: for every convolution of a graph, time each kernel variant that can run it on
 //! this device (a one-layer graph of the same shape and batch; the median of 3 passes after a
-//! warm-up) and pin the fastest in the graph (`Conv2d::kernel`). Choices are cached on disk per
+//! warm-up, or only the warm-up when it is already 1.5× slower than the best so far) and pin the fastest in the graph (`Conv2d::kernel`). Choices are cached on disk per
 //! (adapter, layer shape, batch), so tuning a network costs seconds once and nothing after.
 //! Every variant passes the same CPU-reference property tests on every test shape
 //! (`tests/ops.rs`, `tests/ops_edge.rs`), so any of them may be chosen.
@@ -108,7 +108,7 @@ impl Tuner {
                 timings: Vec::new(),
             });
         }
-        let mut timings = Vec::new();
+        let mut timings: Vec<(ConvKernel, f64)> = Vec::new();
         for kernel in CANDIDATES {
             let forced = Conv2d {
                 kernel,
@@ -116,7 +116,8 @@ impl Tuner {
                 ..c.clone()
             };
             if forced.resolve(gpu.max_binding()) == kernel {
-                timings.push((kernel, time_conv(gpu, forced, x)?));
+                let best = timings.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
+                timings.push((kernel, time_conv(gpu, forced, x, best)?));
             }
         }
         let best = timings
@@ -154,14 +155,20 @@ impl Tuner {
 }
 
 /// Median milliseconds of one pass of `conv` alone on input `x` (random weights and input).
-fn time_conv(gpu: &Gpu, conv: Conv2d, x: Shape) -> Result<f64> {
+/// A candidate whose first pass already takes over 1.5× `best` is not timed further.
+fn time_conv(gpu: &Gpu, conv: Conv2d, x: Shape, best: f64) -> Result<f64> {
     let (mut b, v) = GraphBuilder::new("autotune", x.c, x.h, x.w, 1);
     let y = b.conv2d("conv", v, conv);
     let graph = b.finish(&[y])?;
     let model = Model::compile(gpu, &graph, x.n, true)?;
     let input = Tensor::uniform(x, -1.0, 1.0, &mut Rng::new(1));
+    let t = Instant::now();
     model.forward(&input)?;
     gpu.wait()?;
+    let first = t.elapsed().as_secs_f64() * 1e3;
+    if first > 1.5 * best {
+        return Ok(first);
+    }
     let mut ms = Vec::new();
     for _ in 0..3 {
         let t = Instant::now();

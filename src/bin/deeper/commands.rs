@@ -189,5 +189,11 @@ pub fn main_job() -> Result<bool> {
     println!(
         "GPU ms: one forward pass (upload, run, readback) after a warm-up; CPU ms: the reference."
     );
-    Ok(ok)
+    let d = deeper::digits::check_heldout(&gpu)?;
+    let pct = |c: usize| 100.0 * c as f64 / d.total as f64;
+    println!(
+        "\nbuilt-in LeNet-5 on {} held-out real MNIST digits: GPU {:.1}% ({} right), CPU {:.1}% ({} right); GPU and CPU agree on {} of {}",
+        d.total, pct(d.gpu_correct), d.gpu_correct, pct(d.cpu_correct), d.cpu_correct, d.agree, d.total
+    );
+    Ok(ok && d.agree == d.total)
 }
