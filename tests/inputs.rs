@@ -97,6 +97,7 @@ fn metadata_is_read_from_the_header() {
     std::fs::write(&truncated, &std::fs::read(&with).unwrap()[..20]).unwrap();
     let err = read_metadata(&truncated).unwrap_err().to_string();
     assert!(err.contains("not a valid safetensors file"), "{err}");
+    std::fs::remove_dir_all(truncated.parent().unwrap()).ok();
 }
 
 #[test]
