@@ -3,10 +3,34 @@
 //! The classic convolutional networks on any GPU, from Rust: WGSL compute shaders run through
 //! wgpu, and every layer has a plain CPU reference that checks it.
 //!
-//! Data flow: an [`ops::Op`] describes one layer (parameters, output shape, CPU reference and the
-//! GPU dispatches it needs); [`runtime`] is the only module that talks to wgpu: it opens a
-//! [`runtime::Gpu`], uploads tensors and weights (splitting anything larger than a storage
-//! binding), compiles dispatches into bind groups and submits them.
+//! Data flow: [`models`] build a [`graph::Graph`] of layers (PyTorch key names, seeded random
+//! weights, replaced by [`models::weights`]); [`graph::infer`] gives shapes and costs,
+//! [`graph::fuse`] folds batch norms and residual adds, [`graph::plan`] assigns buffers;
+//! [`runtime::Model`] compiles the graph for a device and runs a forward pass as one submission;
+//! [`cpu`] runs the same graph with each op's CPU reference. An [`ops::Op`] describes one layer
+//! (parameters, output shape, CPU reference, GPU dispatches); [`runtime`] is the only module that
+//! talks to wgpu.
+//!
+//! ```no_run
+//! use deeper::graph::fuse::fuse;
+//! use deeper::models::{build, weights, ModelOptions};
+//! use deeper::runtime::{Gpu, GpuOptions, Model};
+//! use deeper::{labels, preprocess::Preprocess};
+//! use std::path::Path;
+//!
+//! let gpu = Gpu::new(&GpuOptions::from_env())?;
+//! let mut graph = build("resnet50", &ModelOptions::default())?;
+//! weights::load_file(&mut graph, Path::new("resnet50.safetensors"), false)?;
+//! let x = Preprocess::for_network("resnet50").load(Path::new("cat.jpg"))?;
+//! let model = Model::compile(&gpu, &fuse(&graph).graph, 1, true)?;
+//! let logits = model.run(&x)?.remove(0);
+//! for p in &labels::top_k(&logits, 5)[0] {
+//!     println!("{:5.1}%  {}", p.prob * 100.0, p.label);
+//! }
+//! # Ok::<(), deeper::Error>(())
+//! ```
+//!
+//! One op alone, through the same launch path:
 //!
 //! ```no_run
 //! use deeper::{ops::{Op, Pool2d}, runtime::{Gpu, GpuOptions, run_op}, Shape, Tensor, Rng};
