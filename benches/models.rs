@@ -5,11 +5,12 @@
 //! of the work of the native 224, to keep `cargo bench` short on software GPUs).
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use deeper::bench;
 use deeper::check::random_input;
 use deeper::graph::fuse::fuse;
 use deeper::models::{self, ModelOptions};
 use deeper::runtime::{Gpu, GpuOptions, Model};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const NETWORKS: &[&str] = &["resnet18", "resnet50", "googlenet"];
 const BATCH: usize = 1;
@@ -50,14 +51,7 @@ fn networks(c: &mut Criterion) {
                 m.run(&input).expect("first run");
                 m
             });
-            b.iter_custom(|iters| {
-                let t = Instant::now();
-                for _ in 0..iters {
-                    gpu.submit(model.steps()).expect("submit");
-                }
-                gpu.wait().expect("wait");
-                t.elapsed()
-            })
+            b.iter_custom(|iters| bench::time_passes(model, iters).expect("passes"))
         });
     }
     group.finish();

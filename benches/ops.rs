@@ -7,11 +7,11 @@
 //! `cargo bench --bench ops -- resnet50`.
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use deeper::bench::{node_cost, suite};
+use deeper::bench::{self, node_cost, suite};
 use deeper::check::random_input;
 use deeper::graph::{fuse::fuse, infer};
 use deeper::runtime::{Gpu, GpuOptions, Model};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn ops(c: &mut Criterion) {
     let gpu = match Gpu::new(&GpuOptions::from_env()) {
@@ -43,14 +43,7 @@ fn ops(c: &mut Criterion) {
                 m.run(&input).expect("first run");
                 m
             });
-            b.iter_custom(|iters| {
-                let t = Instant::now();
-                for _ in 0..iters {
-                    gpu.submit(model.steps()).expect("submit");
-                }
-                gpu.wait().expect("wait");
-                t.elapsed()
-            })
+            b.iter_custom(|iters| bench::time_passes(model, iters).expect("passes"))
         });
     }
     group.finish();

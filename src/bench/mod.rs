@@ -41,6 +41,17 @@ pub(crate) fn cache_file(env: &str, file: &str) -> Option<std::path::PathBuf> {
     Some(base.join("deeper").join(file))
 }
 
+/// Wall time of `iters` forward passes of a compiled model submitted back to back (on the input
+/// last written), waiting for the device once at the end: what criterion's `iter_custom` wants.
+pub fn time_passes(model: &Model, iters: u64) -> Result<std::time::Duration> {
+    let t = std::time::Instant::now();
+    for _ in 0..iters {
+        model.gpu().submit(model.steps())?;
+    }
+    model.gpu().wait()?;
+    Ok(t.elapsed())
+}
+
 /// How to run a benchmark.
 #[derive(Clone, Copy, Debug)]
 pub struct BenchOptions {
