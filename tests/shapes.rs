@@ -390,7 +390,7 @@ fn bottleneck_cost_example() {
     assert_eq!(total_macs(&direct), 120_422_400);
     let out = Shape::new(1, 32, 28, 28);
     assert_eq!(
-        Op::Conv2d(Conv2d::new(192, 32, 5, 1, 2)).macs(&[], out),
+        Op::Conv2d(Conv2d::new(192, 32, 5, 1, 2)).macs(out),
         120_422_400
     );
 

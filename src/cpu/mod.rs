@@ -53,83 +53,26 @@ fn store(slot: &mut [f32], region: Shape, off: usize, t: &Tensor) {
     }
 }
 
-/// Reads a value of shape `shape` from channels `[off, off + c)` of a region in `slot`.
-fn load(slot: &[f32], region: Shape, off: usize, shape: Shape) -> Tensor {
-    let plane = shape.h * shape.w;
-    let mut t = Tensor::zeros(shape);
-    for n in 0..shape.n {
-        for c in 0..shape.c {
-            let src = region.index(n, off + c, 0, 0);
-            let dst = shape.index(n, c, 0, 0);
-            t.data[dst..dst + plane].copy_from_slice(&slot[src..src + plane]);
-        }
-    }
-    t
-}
-
 /// Runs `graph` with every value stored in and read from its planned slot.
 pub fn run_planned(graph: &Graph, plan: &Plan, input: &Tensor) -> Result<Vec<Tensor>> {
     check_input(graph, input)?;
     let shapes = infer::shapes(graph, input.shape.n)?;
     let mut slots: Vec<Vec<f32>> = plan.slot_elems.iter().map(|e| vec![f32::NAN; *e]).collect();
-    let view = |v: usize| {
+    let value = |slots: &[Vec<f32>], v: usize| {
         let loc = plan.locations[v];
-        let shape = if loc.c_offset == 0 && loc.region.c == shapes[v].c {
-            loc.region
-        } else {
-            shapes[v]
-        };
-        (loc, shape)
+        loc.extract(&slots[loc.slot], shapes[v])
     };
-    let (loc0, _) = view(0);
+    let loc0 = plan.locations[0];
     store(&mut slots[loc0.slot], loc0.region, loc0.c_offset, input);
     for (i, node) in graph.nodes.iter().enumerate() {
         if !plan.runs[i] {
             continue;
         }
-        let ins: Vec<Tensor> = node
-            .inputs
-            .iter()
-            .map(|v| {
-                let (loc, _) = view(v.0);
-                let t = load(
-                    &slots[loc.slot],
-                    loc.region,
-                    loc.c_offset,
-                    reshape_src(&shapes, plan, v.0),
-                );
-                t.reshaped(shapes[v.0])
-                    .expect("views keep the element count")
-            })
-            .collect();
+        let ins: Vec<Tensor> = node.inputs.iter().map(|v| value(&slots, v.0)).collect();
         let refs: Vec<&Tensor> = ins.iter().collect();
         let out = node.op.cpu(&refs, &node.params, shapes[i + 1]);
         let loc = plan.locations[i + 1];
         store(&mut slots[loc.slot], loc.region, loc.c_offset, &out);
     }
-    Ok(graph
-        .outputs
-        .iter()
-        .map(|v| {
-            let loc = plan.locations[v.0];
-            load(
-                &slots[loc.slot],
-                loc.region,
-                loc.c_offset,
-                reshape_src(&shapes, plan, v.0),
-            )
-            .reshaped(shapes[v.0])
-            .expect("views keep the element count")
-        })
-        .collect())
-}
-
-/// The shape a value is stored with: a view is stored as its region's shape.
-fn reshape_src(shapes: &[Shape], plan: &Plan, v: usize) -> Shape {
-    let loc = plan.locations[v];
-    if loc.region.numel() == shapes[v].numel() && loc.c_offset == 0 {
-        loc.region
-    } else {
-        shapes[v]
-    }
+    Ok(graph.outputs.iter().map(|v| value(&slots, v.0)).collect())
 }

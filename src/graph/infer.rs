@@ -3,7 +3,7 @@
 //! (output shape, parameters, multiply-accumulates), whose totals reproduce torchvision's
 //! parameter counts and "GFLOPS" (which are GMACs).
 
-use super::{Graph, Value};
+use super::Graph;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 
@@ -57,7 +57,6 @@ pub fn summary(graph: &Graph) -> Result<Vec<LayerInfo>> {
         .iter()
         .enumerate()
         .map(|(i, node)| {
-            let ins: Vec<Shape> = node.inputs.iter().map(|v: &Value| shapes[v.0]).collect();
             let out = shapes[i + 1];
             let params = node
                 .op
@@ -71,7 +70,7 @@ pub fn summary(graph: &Graph) -> Result<Vec<LayerInfo>> {
                 kind: node.op.kind(),
                 output: out,
                 params,
-                macs: node.op.macs(&ins, out),
+                macs: node.op.macs(out),
             }
         })
         .collect())

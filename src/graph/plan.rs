@@ -14,6 +14,7 @@ use super::{Graph, Value};
 use crate::error::Result;
 use crate::ops::Op;
 use crate::shape::Shape;
+use crate::tensor::Tensor;
 
 /// Where a value lives: slot, the shape of the region in it, and the first channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +23,31 @@ pub struct Location {
     /// The whole region (the concat's shape for a slice of a concat).
     pub region: Shape,
     pub c_offset: usize,
+}
+
+impl Location {
+    /// Whether a value of `shape` fills its region (a root, or a view of one) rather than being a
+    /// channel slice of a concat's region.
+    pub fn is_whole(&self, shape: Shape) -> bool {
+        self.c_offset == 0 && self.region.numel() == shape.numel()
+    }
+
+    /// The value of `shape` stored here, given the region's elements in NCHW order (extra
+    /// trailing elements of a larger slot are ignored).
+    pub fn extract(&self, region: &[f32], shape: Shape) -> Tensor {
+        if self.is_whole(shape) {
+            let data = region[..shape.numel()].to_vec();
+            return Tensor { shape, data };
+        }
+        let run = shape.per_sample();
+        let data = (0..shape.n)
+            .flat_map(|n| {
+                let start = self.region.index(n, self.c_offset, 0, 0);
+                region[start..start + run].iter().copied()
+            })
+            .collect();
+        Tensor { shape, data }
+    }
 }
 
 /// The plan for one batch size.
@@ -102,6 +128,10 @@ pub fn plan(graph: &Graph, n: usize, reuse: bool) -> Result<Plan> {
     for v in &graph.outputs {
         last[root[v.0].0 .0] = usize::MAX;
     }
+    let mut released_at: Vec<Vec<usize>> = vec![Vec::new(); values];
+    for v in (0..values).filter(|v| root[*v].0 .0 == *v && last[*v] < values) {
+        released_at[last[v]].push(v);
+    }
     let mut slot_of = vec![usize::MAX; values];
     let mut slot_elems: Vec<usize> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
@@ -114,11 +144,7 @@ pub fn plan(graph: &Graph, n: usize, reuse: bool) -> Result<Plan> {
         }
         // Release roots whose last reader is node `step - 1` (value `step`).
         if reuse {
-            for v in 0..values {
-                if root[v].0 .0 == v && last[v] == step && slot_of[v] != usize::MAX {
-                    free.push(slot_of[v]);
-                }
-            }
+            free.extend(released_at[step].iter().map(|v| slot_of[*v]));
         }
     }
     let locations = (0..values)

@@ -156,10 +156,14 @@ impl Conv2d {
         Ok(out)
     }
 
+    /// Reduction length per output: `C_in/groups · kH · kW`.
+    pub fn kdim(&self) -> usize {
+        self.in_channels / self.groups * self.window.h.kernel * self.window.w.kernel
+    }
+
     /// Multiply-accumulates producing `out`.
     pub fn macs(&self, out: Shape) -> u64 {
-        let k = self.in_channels / self.groups * self.window.h.kernel * self.window.w.kernel;
-        (out.numel() * k) as u64
+        (out.numel() * self.kdim()) as u64
     }
 
     /// CPU reference, straight from the definition with f64 accumulation:
@@ -237,7 +241,7 @@ impl Conv2d {
     /// at least 16 (all the big layers of the classic networks), direct otherwise (small,
     /// depthwise, or too wide to repack into one binding).
     pub fn resolve(&self, max_binding: u64) -> ConvKernel {
-        let k = self.in_channels / self.groups * self.window.h.kernel * self.window.w.kernel;
+        let k = self.kdim();
         let cout_g = self.out_channels / self.groups;
         let repacked = (self.groups * cout_g.next_multiple_of(16) * k * 4) as u64;
         let mm_fits = repacked <= max_binding && (k * 8 * 4) as u64 <= max_binding;

@@ -74,10 +74,6 @@ pub struct MmUniform {
     pub _pad2: u32,
 }
 
-fn kdim(c: &Conv2d) -> usize {
-    c.in_channels / c.groups * c.window.h.kernel * c.window.w.kernel
-}
-
 fn blocks_per_group(c: &Conv2d) -> usize {
     (c.out_channels / c.groups).div_ceil(BLOCK)
 }
@@ -98,13 +94,13 @@ pub fn scratch_elems(c: &Conv2d, out: Shape) -> usize {
     if input_is_matrix(c, out) {
         return 0;
     }
-    kdim(c) * (out.h * out.w).next_multiple_of(COLS)
+    c.kdim() * (out.h * out.w).next_multiple_of(COLS)
 }
 
 /// The weight in 16-channel blocks per group: `[groups][blocks][K][16]`, zero-padded, stored as
 /// `[groups·blocks·16, K]` rows.
 pub fn repack(c: &Conv2d, w: &Tensor) -> Tensor {
-    let (k, cout_g, blocks) = (kdim(c), c.out_channels / c.groups, blocks_per_group(c));
+    let (k, cout_g, blocks) = (c.kdim(), c.out_channels / c.groups, blocks_per_group(c));
     let rows = c.groups * blocks * BLOCK;
     let mut data = vec![0f32; rows * k];
     for oc in 0..c.out_channels {
@@ -123,7 +119,7 @@ pub fn repack(c: &Conv2d, w: &Tensor) -> Tensor {
 /// The dispatches for one batch chunk: per image and group, im2col chunks and products.
 pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
     let (x, o) = (ctx.inputs[0], ctx.output);
-    let (k, pixels) = (kdim(c), o.h * o.w);
+    let (k, pixels) = (c.kdim(), o.h * o.w);
     let direct = input_is_matrix(c, o);
     let cols_max = if direct {
         pixels.next_multiple_of(COLS)
@@ -171,7 +167,7 @@ fn im2col(
         g: u(g),
         p0: u(p0),
         cols: u(cols),
-        kdim: u(kdim(c)),
+        kdim: u(c.kdim()),
         pixels: u(o.h * o.w),
         _pad0: 0,
     };
@@ -180,7 +176,7 @@ fn im2col(
         overrides: Vec::new(),
         args: vec![Arg::Input(0), Arg::Scratch],
         uniform: bytemuck::bytes_of(&uniform).to_vec(),
-        workgroups: groups_for(kdim(c) * cols / 4, 64),
+        workgroups: groups_for(c.kdim() * cols / 4, 64),
     }
 }
 
@@ -191,7 +187,7 @@ fn product(
     direct: bool,
 ) -> Dispatch {
     let (x, o, u) = (ctx.inputs[0], ctx.output, |v: usize| v as u32);
-    let (k, cout_g, pixels) = (kdim(c), c.out_channels / c.groups, o.h * o.w);
+    let (k, cout_g, pixels) = (c.kdim(), c.out_channels / c.groups, o.h * o.w);
     let b_base = if direct {
         (n * x.c + g * (c.in_channels / c.groups)) * pixels / 4
     } else {

@@ -119,14 +119,11 @@ impl Op {
     }
 
     /// Multiply-accumulates for one forward pass producing `out`.
-    pub fn macs(&self, inputs: &[Shape], out: Shape) -> u64 {
+    pub fn macs(&self, out: Shape) -> u64 {
         match self {
             Op::Conv2d(o) => o.macs(out),
             Op::Linear(o) => (out.n * o.in_features * o.out_features) as u64,
-            _ => {
-                let _ = inputs;
-                0
-            }
+            _ => 0,
         }
     }
 

@@ -143,21 +143,14 @@ impl<'g> Model<'g> {
     pub fn read_value(&self, v: usize) -> Result<Tensor> {
         let loc = self.plan.locations[v];
         let shape = self.shapes[v];
-        if loc.c_offset == 0 && loc.region.numel() == shape.numel() {
+        if loc.is_whole(shape) {
             return self.gpu.read(&self.input_view(v));
         }
         let region = ActBuf {
             buffer: self.slots[loc.slot].buffer.clone(),
             shape: loc.region,
         };
-        let all = self.gpu.read(&region)?;
-        let plane = shape.h * shape.w;
-        let mut data = Vec::with_capacity(shape.numel());
-        for n in 0..shape.n {
-            let start = loc.region.index(n, loc.c_offset, 0, 0);
-            data.extend_from_slice(&all.data[start..start + shape.c * plane]);
-        }
-        Tensor::new(shape, data)
+        Ok(loc.extract(&self.gpu.read(&region)?.data, shape))
     }
 
     /// The compiled dispatches in execution order.
