@@ -88,14 +88,13 @@ impl Tuner {
             }
             let x = shapes[node.inputs[0].0];
             let k = key(gpu, c, x);
-            let choice = match choices.iter().find(|ch| ch.key == k) {
-                Some(done) => done.clone(),
-                None => self.choose(gpu, c, x, k)?,
-            };
-            c.kernel = choice.kernel;
-            if !choices.iter().any(|ch| ch.key == choice.key) {
-                choices.push(choice);
+            if let Some(done) = choices.iter().find(|ch| ch.key == k) {
+                c.kernel = done.kernel;
+                continue;
             }
+            let choice = self.choose(gpu, c, x, k)?;
+            c.kernel = choice.kernel;
+            choices.push(choice);
         }
         Ok(choices)
     }
