@@ -1,17 +1,23 @@
-// im2col: gathers the input patches of one image and one group into a [K][cols] matrix for
-// conv2d_mm: column c is output pixel p0 + c, row k = (ci, ky, kx); zero where the window
-// falls in the padding or past the last pixel. Each invocation writes 4 neighbouring columns
-// with one vec4 store.
+// im2col: gathers the input patches of one image and one group into the matrix B of the conv
+// matrix products: column c is output pixel p0 + c, row k = (ci, ky, kx); zero where the
+// window falls in the padding or past the last pixel. An invocation fills one vec4 column
+// group (4 neighbouring pixels) for a run of RUN consecutive rows, so the divisions that locate
+// its pixels and its first row are paid once per run (on llvmpipe they are per-lane scalar
+// divisions), and the rest of the run steps (kx, ky, ci) incrementally. Layouts: [K][cols/4]
+// vec4 for conv2d_mm, or, with col_major, [cols/4][K] vec4 for conv2d_subgroup, so that each
+// invocation there streams through contiguous memory (and the runs here are contiguous too).
 //
-// Bindings: 0 x [N, cin, H, W] · 1 out: scratch [K][cols] (vec4 rows) · 2 params
-// Grid: ceil(K·cols/4 / 64) workgroups, folded to 2-D by the runtime.
+// Bindings: 0 x [N, cin, H, W] · 1 out: scratch (vec4) · 2 params
+// Grid: ceil(cols/4 · ceil(K/RUN) / 64) workgroups, folded to 2-D by the runtime.
+
+const RUN: u32 = 8u;
 
 struct Params {
     cin: u32, h: u32, w: u32, ow: u32,
     kh: u32, kw: u32, sh: u32, sw: u32,
     ph: u32, pw: u32, dh: u32, dw: u32,
     cin_per_group: u32, n: u32, g: u32, p0: u32,
-    cols: u32, kdim: u32, pixels: u32, _pad0: u32,
+    cols: u32, kdim: u32, pixels: u32, col_major: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -23,23 +29,46 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
     let i = (wid.x + wid.y * nwg.x) * 64u + lid;
     let quads = p.cols / 4u;
-    if (i >= p.kdim * quads) { return; }
-    let k = i / quads;
-    let kx = k % p.kw;
-    let ky = (k / p.kw) % p.kh;
-    let plane = (p.n * p.cin + p.g * p.cin_per_group + k / (p.kw * p.kh)) * p.h * p.w;
-    var q = p.p0 + (i % quads) * 4u;
-    var ox = q % p.ow;
-    var oy = q / p.ow;
-    var v = vec4<f32>(0.0);
+    let runs = (p.kdim + RUN - 1u) / RUN;
+    if (i >= quads * runs) { return; }
+    let c4 = i / runs;
+    let k0 = (i % runs) * RUN;
+    // Top-left input position of each of the 4 pixels' windows; pixels past the end are off.
+    var iy0 = vec4<i32>();
+    var ix0 = vec4<i32>();
+    var valid = vec4<bool>();
+    let q0 = p.p0 + c4 * 4u;
+    var ox = q0 % p.ow;
+    var oy = q0 / p.ow;
     for (var j = 0u; j < 4u; j++) {
-        let iy = i32(oy * p.sh + ky * p.dh) - i32(p.ph);
-        let ix = i32(ox * p.sw + kx * p.dw) - i32(p.pw);
-        let inside = q < p.pixels && iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w);
-        if (inside) { v[j] = x[plane + u32(iy) * p.w + u32(ix)]; }
-        q += 1u;
+        iy0[j] = i32(oy * p.sh) - i32(p.ph);
+        ix0[j] = i32(ox * p.sw) - i32(p.pw);
+        valid[j] = q0 + j < p.pixels;
         ox += 1u;
         if (ox == p.ow) { ox = 0u; oy += 1u; }
     }
-    out[i] = v;
+    let taps = p.kh * p.kw;
+    var kx = k0 % p.kw;
+    var ky = (k0 / p.kw) % p.kh;
+    var plane = (p.n * p.cin + p.g * p.cin_per_group + k0 / taps) * p.h * p.w;
+    let h = vec4<i32>(i32(p.h));
+    let w = i32(p.w);
+    let zero = vec4<i32>(0);
+    let end = min(k0 + RUN, p.kdim);
+    for (var k = k0; k < end; k++) {
+        let iy = iy0 + vec4<i32>(i32(ky * p.dh));
+        let ix = ix0 + vec4<i32>(i32(kx * p.dw));
+        let inside = valid & (iy >= zero) & (ix >= zero) & (iy < h) & (ix < vec4<i32>(w));
+        var v = vec4<f32>(0.0);
+        for (var j = 0u; j < 4u; j++) {
+            if (inside[j]) { v[j] = x[plane + u32(iy[j] * w + ix[j])]; }
+        }
+        out[select(k * quads + c4, c4 * p.kdim + k, p.col_major != 0u)] = v;
+        kx += 1u;
+        if (kx == p.kw) {
+            kx = 0u;
+            ky += 1u;
+            if (ky == p.kh) { ky = 0u; plane += p.h * p.w; }
+        }
+    }
 }

@@ -122,6 +122,7 @@ fn conv2d_every_kernel_matches_cpu() {
             (ConvKernel::Direct, "conv2d_direct"),
             (ConvKernel::Gemm, "conv2d_gemm"),
             (ConvKernel::Mm, "conv2d_mm"),
+            (ConvKernel::Subgroup, "conv2d_subgroup"),
         ] {
             let op = Op::Conv2d(Conv2d {
                 kernel,

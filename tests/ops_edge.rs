@@ -57,7 +57,12 @@ impl<'a> Cx<'a> {
 
     /// [`Cx::check`] with every conv kernel.
     fn check_conv(&self, case: &str, conv: &Conv2d, shapes: &[Shape], seed: u64) {
-        let kernels = [ConvKernel::Direct, ConvKernel::Gemm, ConvKernel::Mm];
+        let kernels = [
+            ConvKernel::Direct,
+            ConvKernel::Gemm,
+            ConvKernel::Mm,
+            ConvKernel::Subgroup,
+        ];
         for op in kernels.map(|k| with_kernel(conv, k)) {
             self.check(case, &op, shapes, seed);
         }
@@ -349,60 +354,66 @@ fn the_harness_rejects_wrong_results() {
     fails("wrong shape", &wrong);
 }
 
-/// The im2col + matrix-product path: the input used directly as the matrix (1x1, stride 1, no
-/// padding, pixels a multiple of 8), im2col in several column chunks when the scratch buffer is
-/// small, groups whose channel count is not a multiple of the 16-channel block, batch > 1.
+/// The im2col matrix-product paths (`conv2d_mm` and `conv2d_subgroup`): the input used directly as
+/// the matrix (mm: 1x1, stride 1, no padding, pixels a multiple of 8), im2col in several column
+/// chunks when the scratch buffer is small, groups whose channel count is not a multiple of the
+/// 16/32-channel block, several blocks per group, K not a multiple of 4, one- and
+/// eight-subgroup workgroups (sg), batch > 1.
 #[test]
 fn conv_matrix_product_paths() {
     let Some(big) = gpu() else { return };
-    let mm = |c: Conv2d| with_kernel(&c, ConvKernel::Mm);
     let cx = Cx::new(big);
-    let mut one = Conv2d::new(24, 40, 1, 1, 0);
-    (one.residual, one.activation) = (true, Relu);
-    cx.check(
-        "1x1 input as matrix",
-        &mm(one),
-        &[sh(3, 24, 4, 6), sh(3, 40, 4, 6)],
-        21,
-    );
-    cx.check(
-        "1x1, 7x7 pixels",
-        &mm(Conv2d::new(16, 20, 1, 1, 0)),
-        &[sh(2, 16, 7, 7)],
-        22,
-    );
-    cx.check(
-        "groups 3",
-        &mm(grouped(9, 30, 3, 1, 3)),
-        &[sh(2, 9, 9, 11)],
-        23,
-    );
-    let ragged = mm(Conv2d::new(16, 18, 1, 1, 0)); // 14x14-like: 12 pixels, a multiple of 4 only
-    cx.check("1x1, ragged columns", &ragged, &[sh(3, 16, 2, 6)], 26);
-    let cccp = mm(Conv2d::new(96, 96, 1, 1, 0)); // NiN's cccp layers: 54x54 = 2916 pixels
-    cx.check(
-        "1x1, ragged columns, 54x54",
-        &cccp,
-        &[sh(1, 96, 54, 54)],
-        27,
-    );
-    cx.check(
-        "stride 2 dilation 2",
-        &mm(Conv2d::new(5, 17, 3, 2, 2).dilated(2)),
-        &[sh(2, 5, 13, 12)],
-        24,
-    );
-    // Scratch capped at 16 KiB: K = 72 → 48 columns per chunk, 400 pixels → 9 chunks per image.
     let Some(small) = small_binding_gpu(16 * 1024) else {
         return;
     };
     let cx_small = Cx::new(&small);
-    cx_small.check(
-        "column chunks",
-        &mm(Conv2d::new(8, 8, 3, 1, 1)),
-        &[sh(2, 8, 20, 20)],
-        25,
-    );
+    for kernel in [ConvKernel::Mm, ConvKernel::Subgroup] {
+        let mm = |c: Conv2d| with_kernel(&c, kernel);
+        let mut one = Conv2d::new(24, 40, 1, 1, 0);
+        (one.residual, one.activation) = (true, Relu);
+        let residual = [sh(3, 24, 4, 6), sh(3, 40, 4, 6)];
+        cx.check("1x1 input as matrix", &mm(one), &residual, 21);
+        let c7 = mm(Conv2d::new(16, 20, 1, 1, 0));
+        cx.check("1x1, 7x7 pixels", &c7, &[sh(2, 16, 7, 7)], 22);
+        cx.check(
+            "groups 3",
+            &mm(grouped(9, 30, 3, 1, 3)),
+            &[sh(2, 9, 9, 11)],
+            23,
+        );
+        let wide = mm(grouped(10, 140, 3, 1, 2)); // 70 channels per group: 3 sg blocks, K = 45
+        cx.check("groups 2, 70 channels each", &wide, &[sh(2, 10, 9, 7)], 28);
+        let ragged = mm(Conv2d::new(16, 18, 1, 1, 0)); // 12 pixels: a multiple of 4 only
+        cx.check("1x1, ragged columns", &ragged, &[sh(3, 16, 2, 6)], 26);
+        let cccp = mm(Conv2d::new(96, 96, 1, 1, 0)); // NiN's cccp layers: 54x54 = 2916 pixels
+        cx.check("1x1, 54x54", &cccp, &[sh(1, 96, 54, 54)], 27);
+        let dilated = mm(Conv2d::new(5, 17, 3, 2, 2).dilated(2));
+        cx.check("stride 2 dilation 2", &dilated, &[sh(2, 5, 13, 12)], 24);
+        // Scratch capped at 16 KiB: K = 72 → 48 columns per chunk, 400 pixels → 9 chunks.
+        let chunks = mm(Conv2d::new(8, 8, 3, 1, 1));
+        cx_small.check("column chunks", &chunks, &[sh(2, 8, 20, 20)], 25);
+    }
     cx.max.report();
     cx_small.max.report();
+}
+
+/// The subgroup kernel is what the tests above ran wherever the device has subgroups of 8 or
+/// more (and llvmpipe, where CI runs, has them), not a silent fallback.
+#[test]
+fn subgroup_kernel_is_tested_where_available() {
+    let Some(g) = gpu() else { return };
+    let caps = g.caps();
+    if g.name().contains("llvmpipe") {
+        assert!(caps.subgroups, "llvmpipe offers subgroups of 8: {caps:?}");
+    }
+    let forced = Conv2d {
+        kernel: ConvKernel::Subgroup,
+        ..Conv2d::new(8, 40, 3, 1, 1)
+    };
+    let want = if caps.subgroups {
+        ConvKernel::Subgroup
+    } else {
+        ConvKernel::Mm
+    };
+    assert_eq!(forced.resolve(&caps), want);
 }

@@ -4,7 +4,7 @@
 //! field offsets of its Rust mirror (a mismatch would silently feed a kernel the wrong shape);
 //! and each shader declares `Shader::storage_bindings` storage buffers numbered 0.., of which
 //! only the last (the output) is writable, then the uniform, as the runtime's bind-group layout
-//! assumes.
+//! assumes; and the generated `conv2d_subgroup.wgsl` is current.
 
 use deeper::bench::peak::{CopyUniform, FmaUniform};
 use deeper::ops::adaptive_avg_pool2d::AdaptiveUniform;
@@ -63,10 +63,10 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
             n, c, plane, act, out_c_total, out_c_offset, _pad0, _pad1),
         "im2col" => mirror!(Im2colUniform =>
             cin, h, w, ow, kh, kw, sh, sw, ph, pw, dh, dw, cin_per_group, n, g, p0,
-            cols, kdim, pixels, _pad0),
-        "conv2d_mm" => mirror!(MmUniform =>
+            cols, kdim, pixels, col_major),
+        "conv2d_mm" | "conv2d_subgroup" => mirror!(MmUniform =>
             rows, kdim, cols, b_base, b_stride4, w_block0, oc_base, row_base, n, p0, pixels,
-            has_bias, act, has_residual, res_c, out_c_total, out_c_offset, _pad0, _pad1, _pad2),
+            has_bias, act, has_residual, res_c, out_c_total, out_c_offset, b_col_major, _pad1, _pad2),
         "linear" | "linear_vec4" => mirror!(LinearUniform =>
             n, in_f, rows, row_base, has_bias, act, out_c_total, out_c_offset),
         "softmax" => mirror!(SoftmaxUniform =>
@@ -262,4 +262,36 @@ fn storage_bindings_match_shader_descriptor() {
             "{name}: one uniform, right after the storage"
         );
     }
+}
+
+/// `conv2d_subgroup.wgsl` is what its generator writes for the register block the Rust side
+/// assumes (`COLS4`, `BLOCK`, `UNROLL`): an edit of either alone fails here.
+#[test]
+fn generated_subgroup_shader_is_current() {
+    use deeper::ops::conv2d_subgroup::{BLOCK, COLS4, UNROLL};
+    let out = std::env::temp_dir().join(format!("conv2d_subgroup-{}.wgsl", std::process::id()));
+    let root = env!("CARGO_MANIFEST_DIR");
+    let status = std::process::Command::new("python3")
+        .arg(format!("{root}/scripts/gen_conv2d_subgroup.py"))
+        .args([
+            "--cols",
+            &COLS4.to_string(),
+            "--groups",
+            &(BLOCK / 8).to_string(),
+        ])
+        .args(["--unroll", &UNROLL.to_string(), "--out"])
+        .arg(&out)
+        .status()
+        .expect("python3 runs the shader generator");
+    assert!(status.success(), "generator failed");
+    let generated = std::fs::read_to_string(&out).expect("generated shader");
+    let _ = std::fs::remove_file(&out);
+    let committed = std::fs::read_to_string(shader_dir().join("conv2d_subgroup.wgsl"))
+        .expect("shaders/conv2d_subgroup.wgsl");
+    assert!(
+        generated == committed,
+        "shaders/conv2d_subgroup.wgsl is stale: run python3 scripts/gen_conv2d_subgroup.py \
+         --cols {COLS4} --groups {} --unroll {UNROLL}",
+        BLOCK / 8
+    );
 }

@@ -18,7 +18,12 @@ use crate::tensor::{Rng, Tensor};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-const CANDIDATES: [ConvKernel; 3] = [ConvKernel::Mm, ConvKernel::Gemm, ConvKernel::Direct];
+const CANDIDATES: [ConvKernel; 4] = [
+    ConvKernel::Subgroup,
+    ConvKernel::Mm,
+    ConvKernel::Gemm,
+    ConvKernel::Direct,
+];
 
 /// One tuned layer shape.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,11 +44,15 @@ fn kernel_from(name: &str) -> Option<ConvKernel> {
     CANDIDATES.into_iter().find(|k| format!("{k:?}") == name)
 }
 
+/// Part of every cache key; bump it when kernels are added or changed, so old choices are
+/// tuned again instead of reused.
+const KERNEL_SET: &str = "kernels 2";
+
 /// The cache key of a convolution on input `x` (batch included) on `gpu`.
 fn key(gpu: &Gpu, c: &Conv2d, x: Shape) -> String {
     let (h, w) = (c.window.h, c.window.w);
     format!(
-        "{}|{}>{}|k{}x{} s{}x{} p{},{},{},{} d{}x{} g{}|in {}",
+        "{KERNEL_SET}|{}|{}>{}|k{}x{} s{}x{} p{},{},{},{} d{}x{} g{}|in {}",
         gpu.description(),
         c.in_channels,
         c.out_channels,
@@ -114,7 +123,7 @@ impl Tuner {
                 residual: false,
                 ..c.clone()
             };
-            if forced.resolve(gpu.max_binding()) == kernel {
+            if forced.resolve(&gpu.caps()) == kernel {
                 let best = timings.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
                 timings.push((kernel, time_conv(gpu, forced, x, best)?));
             }

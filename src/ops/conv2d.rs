@@ -6,12 +6,14 @@
 //! residual `[N, C_out, OH, OW]`, output `[N, C_out, OH, OW]`.
 //! Definition: <https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html>
 //!
-//! Three kernels: `conv2d_direct` (one invocation per output, for small, odd or grouped layers),
+//! Four kernels: `conv2d_direct` (one invocation per output, for small, odd or grouped layers),
 //! `conv2d_gemm` (implicit GEMM over `C_out × (N·OH·OW) × (C_in/g·kH·kW)` with workgroup
-//! tiles) and the im2col + register-blocked product of [`super::conv2d_mm`]. [`Conv2d::resolve`]
-//! turns [`ConvKernel::Auto`] into one of them for a given device; tests force each.
+//! tiles), the im2col + register-blocked product of [`super::conv2d_mm`] and its variant with
+//! weights shared by subgroup broadcasts, [`super::conv2d_subgroup`]. [`Conv2d::resolve`] turns
+//! [`ConvKernel::Auto`] into one of them for a given device; tests force each.
 
 use super::launch::{groups_for, Activation, Arg, Dispatch, LaunchCtx};
+use super::DeviceCaps;
 use crate::error::{Error, Result};
 use crate::shader;
 use crate::shape::{Shape, Window2d};
@@ -34,6 +36,9 @@ pub enum ConvKernel {
     Gemm,
     /// im2col + register-blocked matrix product ([`super::conv2d_mm`]).
     Mm,
+    /// im2col + matrix product with weights shared by subgroup broadcasts
+    /// ([`super::conv2d_subgroup`]); needs subgroups of at least 8 invocations.
+    Subgroup,
 }
 
 /// Parameters of a convolution.
@@ -235,36 +240,54 @@ impl Conv2d {
         }
     }
 
-    /// The kernel this layer runs with on a device whose bindings hold `max_binding` bytes:
-    /// the forced one when it can run there, else the selection rule's. The rule: the matrix
-    /// product for every layer with at least 16 output channels per group and a reduction of
-    /// at least 16 (all the big layers of the classic networks), direct otherwise (small,
-    /// depthwise, or too wide to repack into one binding).
-    pub fn resolve(&self, max_binding: u64) -> ConvKernel {
-        let k = self.kdim();
-        let cout_g = self.out_channels / self.groups;
+    /// The kernel this layer runs with on a device with `caps`: the forced one when it can
+    /// run there, else the selection rule's. The rule: for every layer with at least 16 output
+    /// channels per group and a reduction of at least 16 (all the big layers of the classic
+    /// networks) a matrix product, the subgroup one where the device has subgroups and the
+    /// layer at least 32 channels per group; direct otherwise (small, depthwise, or too wide
+    /// to repack into one binding).
+    pub fn resolve(&self, caps: &DeviceCaps) -> ConvKernel {
+        let (k, cout_g) = (self.kdim(), self.out_channels / self.groups);
+        let im2col_fits = (k * 8 * 4) as u64 <= caps.max_binding;
         let repacked = (self.groups * cout_g.next_multiple_of(16) * k * 4) as u64;
-        let mm_fits = repacked <= max_binding && (k * 8 * 4) as u64 <= max_binding;
+        let mm_fits = im2col_fits && repacked <= caps.max_binding;
+        let sg_fits = caps.subgroups
+            && im2col_fits
+            && super::conv2d_subgroup::repacked_bytes(self) <= caps.max_binding;
+        let big = cout_g >= 16 && k >= 16;
         match self.kernel {
-            ConvKernel::Auto if mm_fits && cout_g >= 16 && k >= 16 => ConvKernel::Mm,
+            ConvKernel::Auto if sg_fits && big && cout_g >= 32 => ConvKernel::Subgroup,
+            ConvKernel::Auto if mm_fits && big => ConvKernel::Mm,
             ConvKernel::Auto => ConvKernel::Direct,
             ConvKernel::Mm if !mm_fits => ConvKernel::Direct,
+            ConvKernel::Subgroup if !sg_fits => Conv2d {
+                kernel: ConvKernel::Auto,
+                ..self.clone()
+            }
+            .resolve(caps),
             forced => forced,
         }
     }
 
-    /// Parameters in the layout of the chosen kernel (resolved): the matrix product reads
-    /// 16-channel weight blocks.
+    /// Parameters in the layout of the chosen kernel (resolved): the matrix products read
+    /// 16- or 32-channel weight blocks.
     pub fn gpu_params(&self, params: &[Tensor]) -> Vec<Tensor> {
         let mut v = params.to_vec();
-        if self.kernel == ConvKernel::Mm {
-            v[0] = super::conv2d_mm::repack(self, &params[0]);
+        match self.kernel {
+            ConvKernel::Mm => v[0] = super::conv2d_mm::repack(self, &params[0]),
+            ConvKernel::Subgroup => v[0] = super::conv2d_subgroup::repack(self, &params[0]),
+            _ => {}
         }
         v
     }
 
+    /// Whether the (resolved) kernel is one of the im2col matrix products.
+    pub fn is_matrix_product(&self) -> bool {
+        matches!(self.kernel, ConvKernel::Mm | ConvKernel::Subgroup)
+    }
+
     pub(super) fn dispatches(&self, ctx: &LaunchCtx) -> Vec<Dispatch> {
-        if self.kernel == ConvKernel::Mm {
+        if self.is_matrix_product() {
             return super::conv2d_mm::dispatches(self, ctx);
         }
         ctx.row_chunks(self.out_channels)

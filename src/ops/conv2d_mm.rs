@@ -6,9 +6,10 @@
 //! invocation keeps a 16×8 block of outputs in registers: on llvmpipe, where each load costs
 //! a loop over the SIMD lanes, this is what makes convolution fast.
 //!
-//! Columns are processed in chunks that fit the scratch buffer the runtime provides.
+//! Columns are processed in chunks that fit the scratch buffer the runtime provides. The chunk
+//! loop, im2col and the product's uniform and bindings are shared with [`super::conv2d_subgroup`].
 
-use super::conv2d::Conv2d;
+use super::conv2d::{Conv2d, ConvKernel};
 use super::launch::{groups_for, Arg, Dispatch, LaunchCtx};
 use crate::shader;
 use crate::shape::Shape;
@@ -21,6 +22,8 @@ shader!(MM, "conv2d_mm", 5);
 pub const BLOCK: usize = 16;
 /// Output pixels per invocation (columns are processed in multiples of this).
 pub const COLS: usize = 8;
+/// Rows of B one im2col invocation fills (`RUN` in `im2col.wgsl`).
+pub const IM2COL_RUN: usize = 8;
 
 /// Uniform of `im2col.wgsl`.
 #[repr(C)]
@@ -45,10 +48,11 @@ pub struct Im2colUniform {
     pub cols: u32,
     pub kdim: u32,
     pub pixels: u32,
-    pub _pad0: u32,
+    /// 1: `[cols/4][K]` vec4 (for `conv2d_subgroup`); 0: `[K][cols/4]`.
+    pub col_major: u32,
 }
 
-/// Uniform of `conv2d_mm.wgsl`.
+/// Uniform of `conv2d_mm.wgsl` and `conv2d_subgroup.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct MmUniform {
@@ -69,7 +73,8 @@ pub struct MmUniform {
     pub res_c: u32,
     pub out_c_total: u32,
     pub out_c_offset: u32,
-    pub _pad0: u32,
+    /// `conv2d_subgroup` only: B is im2col's `[cols/4][K]` layout (1) or `[K][cols]` (0).
+    pub b_col_major: u32,
     pub _pad1: u32,
     pub _pad2: u32,
 }
@@ -116,9 +121,19 @@ pub fn repack(c: &Conv2d, w: &Tensor) -> Tensor {
     }
 }
 
-/// The dispatches for one batch chunk: per image and group, im2col chunks and products.
+/// One image, group and column range of the product.
+#[derive(Clone, Copy, Debug)]
+pub struct Chunk {
+    pub n: usize,
+    pub g: usize,
+    pub p0: usize,
+    pub cols: usize,
+}
+
+/// The dispatches for one batch chunk: per image and group, im2col chunks and products (by
+/// this file's kernel or, for `ConvKernel::Subgroup`, by [`super::conv2d_subgroup`]).
 pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
-    let (x, o) = (ctx.inputs[0], ctx.output);
+    let o = ctx.output;
     let (k, pixels) = (c.kdim(), o.h * o.w);
     let direct = input_is_matrix(c, o);
     let cols_max = if direct {
@@ -132,23 +147,22 @@ pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
         for g in 0..c.groups {
             for p0 in (0..pixels).step_by(cols_max) {
                 let cols = (pixels - p0).next_multiple_of(COLS).min(cols_max);
+                let chunk = Chunk { n, g, p0, cols };
                 if !direct {
-                    v.push(im2col(c, ctx, x, (n, g, p0, cols)));
+                    v.push(im2col(c, ctx, chunk));
                 }
-                v.push(product(c, ctx, (n, g, p0, cols), direct));
+                v.push(match c.kernel {
+                    ConvKernel::Subgroup => super::conv2d_subgroup::product(c, ctx, chunk, direct),
+                    _ => product(c, ctx, chunk, direct),
+                });
             }
         }
     }
     v
 }
 
-fn im2col(
-    c: &Conv2d,
-    ctx: &LaunchCtx,
-    x: Shape,
-    (n, g, p0, cols): (usize, usize, usize, usize),
-) -> Dispatch {
-    let (o, w, u) = (ctx.output, c.window, |v: usize| v as u32);
+fn im2col(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk) -> Dispatch {
+    let (x, o, w, u) = (ctx.inputs[0], ctx.output, c.window, |v: usize| v as u32);
     let uniform = Im2colUniform {
         cin: u(x.c),
         h: u(x.h),
@@ -163,47 +177,44 @@ fn im2col(
         dh: u(w.h.dilation),
         dw: u(w.w.dilation),
         cin_per_group: u(c.in_channels / c.groups),
-        n: u(n),
-        g: u(g),
-        p0: u(p0),
-        cols: u(cols),
+        n: u(ch.n),
+        g: u(ch.g),
+        p0: u(ch.p0),
+        cols: u(ch.cols),
         kdim: u(c.kdim()),
         pixels: u(o.h * o.w),
-        _pad0: 0,
+        col_major: u(usize::from(c.kernel == ConvKernel::Subgroup)),
     };
     Dispatch {
         shader: &IM2COL,
         overrides: Vec::new(),
         args: vec![Arg::Input(0), Arg::Scratch],
         uniform: bytemuck::bytes_of(&uniform).to_vec(),
-        workgroups: groups_for(c.kdim() * cols / 4, 64),
+        workgroups: groups_for(c.kdim().div_ceil(IM2COL_RUN) * ch.cols / 4, 64),
     }
 }
 
-fn product(
-    c: &Conv2d,
-    ctx: &LaunchCtx,
-    (n, g, p0, cols): (usize, usize, usize, usize),
-    direct: bool,
-) -> Dispatch {
+/// The uniform of a product over `chunk` (both product kernels read the same struct; the
+/// weight block index `w_block0` is in this kernel's 16-channel blocks).
+pub fn product_uniform(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk, direct: bool) -> MmUniform {
     let (x, o, u) = (ctx.inputs[0], ctx.output, |v: usize| v as u32);
     let (k, cout_g, pixels) = (c.kdim(), c.out_channels / c.groups, o.h * o.w);
     let b_base = if direct {
-        (n * x.c + g * (c.in_channels / c.groups)) * pixels / 4
+        (ch.n * x.c + ch.g * (c.in_channels / c.groups)) * pixels / 4
     } else {
         0
     };
-    let uniform = MmUniform {
+    MmUniform {
         rows: u(cout_g),
         kdim: u(k),
-        cols: u(cols),
+        cols: u(ch.cols),
         b_base: u(b_base),
-        b_stride4: u(if direct { pixels / 4 } else { cols / 4 }),
-        w_block0: u(g * blocks_per_group(c)),
-        oc_base: u(g * cout_g),
-        row_base: u(g * cout_g),
-        n: u(n),
-        p0: u(p0),
+        b_stride4: u(if direct { pixels / 4 } else { ch.cols / 4 }),
+        w_block0: u(ch.g * blocks_per_group(c)),
+        oc_base: u(ch.g * cout_g),
+        row_base: u(ch.g * cout_g),
+        n: u(ch.n),
+        p0: u(ch.p0),
         pixels: u(pixels),
         has_bias: u(usize::from(c.bias)),
         act: c.activation.code(),
@@ -212,33 +223,43 @@ fn product(
         out_c_total: u(ctx.out_c_total),
         out_c_offset: u(ctx.out_c_offset),
         ..Default::default()
-    };
+    }
+}
+
+/// The bindings of a product: B (input or scratch), the repacked weight (`rows` rows), bias,
+/// residual, output.
+pub fn product_args(c: &Conv2d, direct: bool, rows: usize) -> Vec<Arg> {
+    vec![
+        if direct { Arg::Input(0) } else { Arg::Scratch },
+        Arg::Param {
+            index: 0,
+            rows: 0..rows,
+        },
+        if c.bias {
+            Arg::Param {
+                index: 1,
+                rows: 0..c.out_channels,
+            }
+        } else {
+            Arg::Dummy
+        },
+        if c.residual {
+            Arg::Input(1)
+        } else {
+            Arg::Dummy
+        },
+        Arg::Output,
+    ]
+}
+
+fn product(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk, direct: bool) -> Dispatch {
+    let uniform = product_uniform(c, ctx, ch, direct);
     let rows = c.groups * blocks_per_group(c) * BLOCK;
     Dispatch {
         shader: &MM,
         overrides: Vec::new(),
-        args: vec![
-            if direct { Arg::Input(0) } else { Arg::Scratch },
-            Arg::Param {
-                index: 0,
-                rows: 0..rows,
-            },
-            if c.bias {
-                Arg::Param {
-                    index: 1,
-                    rows: 0..c.out_channels,
-                }
-            } else {
-                Arg::Dummy
-            },
-            if c.residual {
-                Arg::Input(1)
-            } else {
-                Arg::Dummy
-            },
-            Arg::Output,
-        ],
+        args: product_args(c, direct, rows),
         uniform: bytemuck::bytes_of(&uniform).to_vec(),
-        workgroups: groups_for(blocks_per_group(c) * cols / COLS, 64),
+        workgroups: groups_for(blocks_per_group(c) * ch.cols / COLS, 64),
     }
 }

@@ -12,6 +12,7 @@ pub mod batch_norm;
 pub mod concat;
 pub mod conv2d;
 pub mod conv2d_mm;
+pub mod conv2d_subgroup;
 pub mod launch;
 pub mod linear;
 pub mod lrn;
@@ -32,6 +33,15 @@ pub use softmax::Softmax;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+
+/// What the device offers that decides which kernels can run (the runtime fills it in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceCaps {
+    /// Largest storage binding in bytes.
+    pub max_binding: u64,
+    /// Subgroup operations with subgroups of at least 8 invocations.
+    pub subgroups: bool,
+}
 
 /// Every layer kind `deeper` can run.
 #[derive(Clone, Debug, PartialEq)]
@@ -147,11 +157,11 @@ impl Op {
     }
 
     /// The op with every choice the device decides made: a convolution's `Auto` kernel becomes
-    /// a concrete one for bindings of `max_binding` bytes. GPU code runs resolved ops only.
-    pub fn resolved(&self, max_binding: u64) -> Op {
+    /// a concrete one for a device with `caps`. GPU code runs resolved ops only.
+    pub fn resolved(&self, caps: &DeviceCaps) -> Op {
         match self {
             Op::Conv2d(c) => Op::Conv2d(Conv2d {
-                kernel: c.resolve(max_binding),
+                kernel: c.resolve(caps),
                 ..c.clone()
             }),
             other => other.clone(),
@@ -161,7 +171,7 @@ impl Op {
     /// f32 elements of scratch memory the (resolved) op would like, producing `out`.
     pub fn scratch_elems(&self, out: Shape) -> usize {
         match self {
-            Op::Conv2d(c) if c.kernel == ConvKernel::Mm => conv2d_mm::scratch_elems(c, out),
+            Op::Conv2d(c) if c.is_matrix_product() => conv2d_mm::scratch_elems(c, out),
             _ => 0,
         }
     }
@@ -212,6 +222,7 @@ impl Op {
             &conv2d::GEMM,
             &conv2d_mm::IM2COL,
             &conv2d_mm::MM,
+            &conv2d_subgroup::SHADER,
             &pool2d::SHADER,
             &adaptive_avg_pool2d::SHADER,
             &concat::SHADER,

@@ -5,6 +5,7 @@
 
 use super::pipelines::PipelineCache;
 use crate::error::{Error, Result};
+use crate::ops::DeviceCaps;
 use std::sync::{Arc, Mutex};
 
 /// How to choose and configure the GPU.
@@ -54,6 +55,7 @@ pub struct Gpu {
     limits: wgpu::Limits,
     max_binding: u64,
     timestamps: bool,
+    subgroups: bool,
 }
 
 fn backends(name: Option<&str>) -> Result<wgpu::Backends> {
@@ -129,8 +131,12 @@ impl Gpu {
                 opts.adapter.as_deref().unwrap_or("none")
             ))
         })?;
-        let wanted =
+        let info = adapter.get_info();
+        let mut wanted =
             wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
+        if info.subgroup_min_size >= 8 {
+            wanted |= wgpu::Features::SUBGROUP;
+        }
         let features = adapter.features() & wanted;
         let limits = adapter.limits();
         let desc = wgpu::DeviceDescriptor {
@@ -161,7 +167,8 @@ impl Gpu {
         Ok(Gpu {
             pipelines: PipelineCache::default(),
             timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
-            info: adapter.get_info(),
+            subgroups: features.contains(wgpu::Features::SUBGROUP),
+            info,
             device,
             queue,
             dummy,
@@ -192,6 +199,14 @@ impl Gpu {
     /// Largest storage binding (and buffer) `deeper` uses, in bytes.
     pub fn max_binding(&self) -> u64 {
         self.max_binding
+    }
+
+    /// What decides which kernels can run here (binding limit, subgroups).
+    pub fn caps(&self) -> DeviceCaps {
+        DeviceCaps {
+            max_binding: self.max_binding,
+            subgroups: self.subgroups,
+        }
     }
 
     /// Whether the device records timestamp queries.

@@ -36,7 +36,7 @@ impl<'g> Model<'g> {
         let plan = plan(graph, batch, reuse)?;
         let mut graph = graph.clone();
         for node in &mut graph.nodes {
-            node.op = node.op.resolved(gpu.max_binding());
+            node.op = node.op.resolved(&gpu.caps());
         }
         let scratch_elems = graph
             .nodes
