@@ -171,7 +171,21 @@ fn autotune_pins_a_kernel_and_caches_it() {
     let mut tuner = Tuner::load();
     let choices = tuner.tune(gpu, &mut tuned, 2).expect("tune");
     assert_eq!(choices.len(), 2, "one choice per distinct layer shape");
-    let kernels = if gpu.caps().subgroups { 4 } else { 3 }; // direct, gemm, mm (+ subgroup)
+    let all = [
+        ConvKernel::Direct,
+        ConvKernel::Gemm,
+        ConvKernel::Mm,
+        ConvKernel::Subgroup,
+        ConvKernel::Winograd,
+    ];
+    let runs_here = |k: ConvKernel| {
+        let c = deeper::ops::Conv2d {
+            kernel: k,
+            ..deeper::ops::Conv2d::new(32, 32, 3, 1, 1)
+        };
+        c.resolve(&gpu.caps()) == k
+    };
+    let kernels = all.into_iter().filter(|&k| runs_here(k)).count();
     assert!(
         choices.iter().all(|c| c.timings.len() == kernels),
         "{choices:?}"

@@ -123,6 +123,7 @@ fn conv2d_every_kernel_matches_cpu() {
             (ConvKernel::Gemm, "conv2d_gemm"),
             (ConvKernel::Mm, "conv2d_mm"),
             (ConvKernel::Subgroup, "conv2d_subgroup"),
+            (ConvKernel::Winograd, "conv2d_winograd"),
         ] {
             let op = Op::Conv2d(Conv2d {
                 kernel,

@@ -62,6 +62,7 @@ impl<'a> Cx<'a> {
             ConvKernel::Gemm,
             ConvKernel::Mm,
             ConvKernel::Subgroup,
+            ConvKernel::Winograd,
         ];
         for op in kernels.map(|k| with_kernel(conv, k)) {
             self.check(case, &op, shapes, seed);
@@ -397,8 +398,37 @@ fn conv_matrix_product_paths() {
     cx_small.max.report();
 }
 
-/// The subgroup kernel is what the tests above ran wherever the device has subgroups of 8 or
-/// more (and llvmpipe, where CI runs, has them), not a silent fallback.
+/// Winograd F(2x2, 3x3): padding 0, 1, 2 and asymmetric, odd output sizes (partial tiles),
+/// batch > 1, a fused residual and activation, channel counts that are not multiples of the
+/// 32-channel block, and tiles in several chunks when the scratch buffers are small.
+#[test]
+fn conv_winograd_paths() {
+    let Some(big) = gpu() else { return };
+    let cx = Cx::new(big);
+    let wino = |c: Conv2d| with_kernel(&c, ConvKernel::Winograd);
+    for (pad, hw, seed) in [(1, (7, 9), 31), (0, (8, 5), 32), (2, (5, 6), 33)] {
+        let c = Conv2d::new(12, 40, 3, 1, pad).with_activation(Relu);
+        cx.check("3x3 stride 1", &wino(c), &[sh(2, 12, hw.0, hw.1)], seed);
+    }
+    let mut asym = Conv2d::new(5, 33, 3, 1, 0);
+    asym.window.h.pad_before = 2; // top 2, bottom 0, left/right 0
+    cx.check("asymmetric padding", &wino(asym), &[sh(1, 5, 6, 7)], 34);
+    let mut res = Conv2d::new(64, 64, 3, 1, 1);
+    (res.residual, res.activation) = (true, Relu);
+    let shapes = [sh(2, 64, 14, 14), sh(2, 64, 14, 14)];
+    cx.check("ResNet basic block conv", &wino(res), &shapes, 35);
+    let Some(small) = small_binding_gpu(16 * 1024) else {
+        return;
+    };
+    let cx_small = Cx::new(&small);
+    let chunks = wino(Conv2d::new(8, 8, 3, 1, 1)); // 32 tiles per chunk, 100 tiles
+    cx_small.check("tile chunks", &chunks, &[sh(2, 8, 20, 20)], 36);
+    cx.max.report();
+    cx_small.max.report();
+}
+
+/// The subgroup and Winograd kernels are what the tests above ran wherever the device has
+/// subgroups of 8 or more (and llvmpipe, where CI runs, has them), not a silent fallback.
 #[test]
 fn subgroup_kernel_is_tested_where_available() {
     let Some(g) = gpu() else { return };
@@ -406,14 +436,16 @@ fn subgroup_kernel_is_tested_where_available() {
     if g.name().contains("llvmpipe") {
         assert!(caps.subgroups, "llvmpipe offers subgroups of 8: {caps:?}");
     }
-    let forced = Conv2d {
-        kernel: ConvKernel::Subgroup,
-        ..Conv2d::new(8, 40, 3, 1, 1)
-    };
-    let want = if caps.subgroups {
-        ConvKernel::Subgroup
-    } else {
-        ConvKernel::Mm
-    };
-    assert_eq!(forced.resolve(&caps), want);
+    for kernel in [ConvKernel::Subgroup, ConvKernel::Winograd] {
+        let forced = Conv2d {
+            kernel,
+            ..Conv2d::new(8, 40, 3, 1, 1)
+        };
+        let want = if caps.subgroups {
+            kernel
+        } else {
+            ConvKernel::Mm
+        };
+        assert_eq!(forced.resolve(&caps), want);
+    }
 }

@@ -13,6 +13,7 @@ use deeper::ops::batch_norm::BatchNormUniform;
 use deeper::ops::concat::ConcatUniform;
 use deeper::ops::conv2d::ConvUniform;
 use deeper::ops::conv2d_mm::{Im2colUniform, MmUniform};
+use deeper::ops::conv2d_winograd::{InputUniform, OutputUniform};
 use deeper::ops::linear::LinearUniform;
 use deeper::ops::lrn::LrnUniform;
 use deeper::ops::pool2d::PoolUniform;
@@ -67,6 +68,11 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
         "conv2d_mm" | "conv2d_subgroup" => mirror!(MmUniform =>
             rows, kdim, cols, b_base, b_stride4, w_block0, oc_base, row_base, n, p0, pixels,
             has_bias, act, has_residual, res_c, out_c_total, out_c_offset, b_col_major, _pad1, _pad2),
+        "winograd_input" => mirror!(InputUniform =>
+            cin, h, w, tw, tiles, t0, tc, n, pt, pl, _pad0, _pad1),
+        "winograd_output" => mirror!(OutputUniform =>
+            cout, oh, ow, tw, tiles, t0, tc, n, has_bias, act, has_residual, res_c,
+            out_c_total, out_c_offset, _pad0, _pad1),
         "linear" | "linear_vec4" => mirror!(LinearUniform =>
             n, in_f, rows, row_base, has_bias, act, out_c_total, out_c_offset),
         "softmax" => mirror!(SoftmaxUniform =>

@@ -18,7 +18,8 @@ use crate::tensor::{Rng, Tensor};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-const CANDIDATES: [ConvKernel; 4] = [
+const CANDIDATES: [ConvKernel; 5] = [
+    ConvKernel::Winograd,
     ConvKernel::Subgroup,
     ConvKernel::Mm,
     ConvKernel::Gemm,
@@ -46,7 +47,7 @@ fn kernel_from(name: &str) -> Option<ConvKernel> {
 
 /// Part of every cache key; bump it when kernels are added or changed, so old choices are
 /// tuned again instead of reused.
-const KERNEL_SET: &str = "kernels 2";
+const KERNEL_SET: &str = "kernels 3";
 
 /// The cache key of a convolution on input `x` (batch included) on `gpu`.
 fn key(gpu: &Gpu, c: &Conv2d, x: Shape) -> String {

@@ -6,12 +6,14 @@
 //! residual `[N, C_out, OH, OW]`, output `[N, C_out, OH, OW]`.
 //! Definition: <https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html>
 //!
-//! Four kernels: `conv2d_direct` (one invocation per output, for small, odd or grouped layers),
+//! Five kernels: `conv2d_direct` (one invocation per output, for small, odd or grouped layers),
 //! `conv2d_gemm` (implicit GEMM over `C_out × (N·OH·OW) × (C_in/g·kH·kW)` with workgroup
-//! tiles), the im2col + register-blocked product of [`super::conv2d_mm`] and its variant with
-//! weights shared by subgroup broadcasts, [`super::conv2d_subgroup`]. [`Conv2d::resolve`] turns
+//! tiles), the im2col + register-blocked product of [`super::conv2d_mm`], its variant with
+//! weights shared by subgroup broadcasts, [`super::conv2d_subgroup`], and Winograd F(2x2, 3x3)
+//! on top of that product, [`super::conv2d_winograd`]. [`Conv2d::resolve`] turns
 //! [`ConvKernel::Auto`] into one of them for a given device; tests force each.
 
+use super::conv2d_winograd;
 use super::launch::{groups_for, Activation, Arg, Dispatch, LaunchCtx};
 use super::DeviceCaps;
 use crate::error::{Error, Result};
@@ -39,6 +41,9 @@ pub enum ConvKernel {
     /// im2col + matrix product with weights shared by subgroup broadcasts
     /// ([`super::conv2d_subgroup`]); needs subgroups of at least 8 invocations.
     Subgroup,
+    /// Winograd F(2x2, 3x3) ([`super::conv2d_winograd`]): 3x3, stride 1, dilation 1, one group;
+    /// needs subgroups.
+    Winograd,
 }
 
 /// Parameters of a convolution.
@@ -255,27 +260,38 @@ impl Conv2d {
             && im2col_fits
             && super::conv2d_subgroup::repacked_bytes(self) <= caps.max_binding;
         let big = cout_g >= 16 && k >= 16;
+        let winograd = conv2d_winograd::applies(self) && conv2d_winograd::fits(self, caps);
         match self.kernel {
+            ConvKernel::Auto if winograd && self.in_channels >= 16 && cout_g >= 32 => {
+                ConvKernel::Winograd
+            }
             ConvKernel::Auto if sg_fits && big && cout_g >= 32 => ConvKernel::Subgroup,
             ConvKernel::Auto if mm_fits && big => ConvKernel::Mm,
             ConvKernel::Auto => ConvKernel::Direct,
             ConvKernel::Mm if !mm_fits => ConvKernel::Direct,
-            ConvKernel::Subgroup if !sg_fits => Conv2d {
-                kernel: ConvKernel::Auto,
-                ..self.clone()
-            }
-            .resolve(caps),
+            ConvKernel::Subgroup if !sg_fits => self.auto(caps),
+            ConvKernel::Winograd if !winograd => self.auto(caps),
             forced => forced,
         }
     }
 
+    /// What the selection rule picks for this layer on a device with `caps`.
+    fn auto(&self, caps: &DeviceCaps) -> ConvKernel {
+        Conv2d {
+            kernel: ConvKernel::Auto,
+            ..self.clone()
+        }
+        .resolve(caps)
+    }
+
     /// Parameters in the layout of the chosen kernel (resolved): the matrix products read
-    /// 16- or 32-channel weight blocks.
+    /// 16- or 32-channel weight blocks, Winograd its transformed weights in 32-channel blocks.
     pub fn gpu_params(&self, params: &[Tensor]) -> Vec<Tensor> {
         let mut v = params.to_vec();
         match self.kernel {
             ConvKernel::Mm => v[0] = super::conv2d_mm::repack(self, &params[0]),
             ConvKernel::Subgroup => v[0] = super::conv2d_subgroup::repack(self, &params[0]),
+            ConvKernel::Winograd => v[0] = conv2d_winograd::repack(self, &params[0]),
             _ => {}
         }
         v
@@ -286,7 +302,19 @@ impl Conv2d {
         matches!(self.kernel, ConvKernel::Mm | ConvKernel::Subgroup)
     }
 
+    /// f32 elements of the two scratch buffers the (resolved) kernel would like for `out`.
+    pub fn scratch_elems(&self, out: Shape) -> [usize; 2] {
+        match self.kernel {
+            ConvKernel::Winograd => conv2d_winograd::scratch_elems(self, out),
+            _ if self.is_matrix_product() => super::conv2d_mm::scratch_elems(self, out),
+            _ => [0, 0],
+        }
+    }
+
     pub(super) fn dispatches(&self, ctx: &LaunchCtx) -> Vec<Dispatch> {
+        if self.kernel == ConvKernel::Winograd {
+            return conv2d_winograd::dispatches(self, ctx);
+        }
         if self.is_matrix_product() {
             return super::conv2d_mm::dispatches(self, ctx);
         }

@@ -94,12 +94,13 @@ pub fn input_is_matrix(c: &Conv2d, out: Shape) -> bool {
     unit(&h) && unit(&w) && (out.h * out.w).is_multiple_of(4)
 }
 
-/// Scratch elements wanted for the whole im2col matrix of one image and group.
-pub fn scratch_elems(c: &Conv2d, out: Shape) -> usize {
+/// Scratch elements wanted (first buffer only) for the whole im2col matrix of one image and
+/// group.
+pub fn scratch_elems(c: &Conv2d, out: Shape) -> [usize; 2] {
     if input_is_matrix(c, out) {
-        return 0;
+        return [0, 0];
     }
-    c.kdim() * (out.h * out.w).next_multiple_of(COLS)
+    [c.kdim() * (out.h * out.w).next_multiple_of(COLS), 0]
 }
 
 /// The weight in 16-channel blocks per group: `[groups][blocks][K][16]`, zero-padded, stored as
@@ -139,7 +140,7 @@ pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
     let cols_max = if direct {
         pixels.next_multiple_of(COLS)
     } else {
-        (ctx.scratch_elems / k.max(1)) / COLS * COLS
+        (ctx.scratch_elems[0] / k.max(1)) / COLS * COLS
     };
     let cols_max = cols_max.min(pixels.next_multiple_of(COLS)).max(COLS);
     let mut v = Vec::new();
@@ -188,7 +189,7 @@ fn im2col(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk) -> Dispatch {
     Dispatch {
         shader: &IM2COL,
         overrides: Vec::new(),
-        args: vec![Arg::Input(0), Arg::Scratch],
+        args: vec![Arg::Input(0), Arg::Scratch(0)],
         uniform: bytemuck::bytes_of(&uniform).to_vec(),
         workgroups: groups_for(c.kdim().div_ceil(IM2COL_RUN) * ch.cols / 4, 64),
     }
@@ -230,7 +231,11 @@ pub fn product_uniform(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk, direct: bool) -> 
 /// residual, output.
 pub fn product_args(c: &Conv2d, direct: bool, rows: usize) -> Vec<Arg> {
     vec![
-        if direct { Arg::Input(0) } else { Arg::Scratch },
+        if direct {
+            Arg::Input(0)
+        } else {
+            Arg::Scratch(0)
+        },
         Arg::Param {
             index: 0,
             rows: 0..rows,

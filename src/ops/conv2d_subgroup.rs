@@ -10,8 +10,8 @@
 //! subgroups of at least 8 invocations ([`super::DeviceCaps::subgroups`]).
 
 use super::conv2d::Conv2d;
-use super::conv2d_mm::{product_args, product_uniform, Chunk};
-use super::launch::{groups_for, Dispatch, LaunchCtx};
+use super::conv2d_mm::{product_args, product_uniform, Chunk, MmUniform};
+use super::launch::{groups_for, Arg, Dispatch, LaunchCtx};
 use crate::shader;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -25,7 +25,8 @@ pub const COLS4: usize = 1;
 /// Steps of 4 k per loop iteration; `--unroll` of the shader generator (the weight's k is
 /// zero-padded to a multiple of 4 · UNROLL).
 pub const UNROLL: usize = 1;
-/// Invocations per workgroup for images with many pixels; small ones use one subgroup (8).
+/// Invocations per workgroup for images with many pixels; small ones use fewer (down to one
+/// subgroup of 8).
 const WG: usize = 64;
 
 /// The reduction length the weight is padded to.
@@ -64,19 +65,46 @@ pub fn repack(c: &Conv2d, w: &Tensor) -> Tensor {
     }
 }
 
+/// Rows of the repacked weight.
+pub fn weight_rows(c: &Conv2d) -> usize {
+    c.groups * blocks_per_group(c) * BLOCK
+}
+
 /// The product dispatch for one image, group and column chunk.
 pub fn product(c: &Conv2d, ctx: &LaunchCtx, chunk: Chunk, direct: bool) -> Dispatch {
-    let mut uniform = product_uniform(c, ctx, chunk, direct);
-    uniform.w_block0 = (chunk.g * blocks_per_group(c)) as u32;
-    uniform.b_col_major = u32::from(!direct);
-    let col4 = chunk.cols / 4;
-    let wg = if col4 >= WG * COLS4 { WG } else { 8 };
-    let rows = c.groups * blocks_per_group(c) * BLOCK;
+    let uniform = product_uniform(c, ctx, chunk, direct);
+    let args = product_args(c, direct, weight_rows(c));
+    dispatch(c, uniform, chunk.g, !direct, args, chunk.cols)
+}
+
+/// The product over `cols` columns for group `g` with `uniform` (whose B address fields the
+/// caller set) and bindings `args`: picks the workgroup size and the grid.
+pub fn dispatch(
+    c: &Conv2d,
+    mut uniform: MmUniform,
+    g: usize,
+    col_major: bool,
+    args: Vec<Arg>,
+    cols: usize,
+) -> Dispatch {
+    uniform.w_block0 = (g * blocks_per_group(c)) as u32;
+    uniform.b_col_major = u32::from(col_major);
+    let col4 = cols / 4;
+    let wg = workgroup_size(col4);
     Dispatch {
         shader: &SHADER,
         overrides: vec![("WG", wg as u32)],
-        args: product_args(c, direct, rows),
+        args,
         uniform: bytemuck::bytes_of(&uniform).to_vec(),
         workgroups: groups_for(blocks_per_group(c) * col4.div_ceil(wg * COLS4), 1),
     }
+}
+
+/// The largest workgroup (64, 32, 16 or 8 invocations) that pads `col4` columns by at most
+/// 1/8: 196 columns (784 Winograd tiles) would waste 23% of a grid of 64s.
+fn workgroup_size(col4: usize) -> usize {
+    [WG, 32, 16]
+        .into_iter()
+        .find(|&wg| col4.div_ceil(wg * COLS4) * wg * COLS4 * 8 <= col4 * 9)
+        .unwrap_or(8)
 }

@@ -50,9 +50,9 @@ pub enum Arg {
     Output,
     /// A placeholder for an optional binding the shader will not read (e.g. no bias).
     Dummy,
-    /// The runtime's scratch buffer (at least [`LaunchCtx::scratch_elems`] f32), for
-    /// intermediate matrices such as im2col; its contents do not outlive the op.
-    Scratch,
+    /// The runtime's i-th scratch buffer (i < 2; at least [`LaunchCtx::scratch_elems`]`[i]`
+    /// f32), for intermediate matrices such as im2col; its contents do not outlive the op.
+    Scratch(usize),
 }
 
 /// One compute dispatch, fully described.
@@ -82,9 +82,10 @@ pub struct LaunchCtx<'a> {
     pub out_c_offset: usize,
     /// Parameter rows per GPU buffer (`usize::MAX` when every parameter fits one binding).
     pub rows_per_chunk: usize,
-    /// Scratch capacity in f32 elements (what [`crate::ops::Op::scratch_elems`] asked for,
-    /// capped at one binding); an op processes its work in pieces that fit.
-    pub scratch_elems: usize,
+    /// Capacity of the two scratch buffers in f32 elements (what
+    /// [`crate::ops::Op::scratch_elems`] asked for, each capped at one binding); an op
+    /// processes its work in pieces that fit.
+    pub scratch_elems: [usize; 2],
 }
 
 impl LaunchCtx<'_> {

@@ -13,6 +13,7 @@ pub mod concat;
 pub mod conv2d;
 pub mod conv2d_mm;
 pub mod conv2d_subgroup;
+pub mod conv2d_winograd;
 pub mod launch;
 pub mod linear;
 pub mod lrn;
@@ -168,11 +169,11 @@ impl Op {
         }
     }
 
-    /// f32 elements of scratch memory the (resolved) op would like, producing `out`.
-    pub fn scratch_elems(&self, out: Shape) -> usize {
+    /// f32 elements of the two scratch buffers the (resolved) op would like, producing `out`.
+    pub fn scratch_elems(&self, out: Shape) -> [usize; 2] {
         match self {
-            Op::Conv2d(c) if c.is_matrix_product() => conv2d_mm::scratch_elems(c, out),
-            _ => 0,
+            Op::Conv2d(c) => c.scratch_elems(out),
+            _ => [0, 0],
         }
     }
 
@@ -223,6 +224,8 @@ impl Op {
             &conv2d_mm::IM2COL,
             &conv2d_mm::MM,
             &conv2d_subgroup::SHADER,
+            &conv2d_winograd::INPUT,
+            &conv2d_winograd::OUTPUT,
             &pool2d::SHADER,
             &adaptive_avg_pool2d::SHADER,
             &concat::SHADER,

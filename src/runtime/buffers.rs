@@ -135,11 +135,12 @@ impl Gpu {
         })
     }
 
-    /// Scratch memory for ops that want `elems` f32 of working space, capped at one binding
-    /// (ops work in pieces that fit what they get).
-    pub fn scratch(&self, elems: usize) -> Result<ActBuf> {
+    /// The two scratch buffers for ops that want `elems` f32 of working space each, capped at
+    /// one binding (ops work in pieces that fit what they get).
+    pub fn scratch(&self, elems: [usize; 2]) -> Result<[ActBuf; 2]> {
         let cap = (self.max_binding() / 4) as usize;
-        self.alloc(Shape::vector(elems.clamp(4, cap.max(4))), false)
+        let one = |e: usize| self.alloc(Shape::vector(e.clamp(4, cap.max(4))), false);
+        Ok([one(elems[0])?, one(elems[1])?])
     }
 
     /// Reads an activation buffer back to the host (waits for the GPU).

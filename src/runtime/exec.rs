@@ -69,7 +69,7 @@ pub fn compile_node(
     out: &ActBuf,
     out_shape: Shape,
     out_c_offset: usize,
-    scratch: &ActBuf,
+    scratch: &[ActBuf; 2],
 ) -> Result<Vec<Step>> {
     let n = out_shape.n;
     let per_sample: Vec<u64> = inputs
@@ -94,7 +94,7 @@ pub fn compile_node(
             out_c_total: out.shape.c,
             out_c_offset,
             rows_per_chunk: params.rows_per_chunk,
-            scratch_elems: scratch.shape.numel(),
+            scratch_elems: scratch.each_ref().map(|b| b.shape.numel()),
         };
         for d in op.dispatches(&ctx) {
             if d.workgroups == 0 {
@@ -159,7 +159,7 @@ struct Bound<'a> {
     inputs: &'a [&'a ActBuf],
     params: &'a ParamSet,
     out: &'a ActBuf,
-    scratch: &'a ActBuf,
+    scratch: &'a [ActBuf; 2],
 }
 
 fn bind<'a>(
@@ -188,7 +188,7 @@ fn bind<'a>(
         Arg::Input(i) => slice(inputs[*i]),
         Arg::Output => slice(out),
         Arg::Dummy => gpu.dummy.as_entire_binding(),
-        Arg::Scratch => scratch.buffer.as_entire_binding(),
+        Arg::Scratch(i) => scratch[*i].buffer.as_entire_binding(),
         Arg::Param { index, rows } => {
             let t = &params.tensors[*index];
             let (range, buffer) = t

@@ -21,7 +21,7 @@ pub struct Model<'g> {
     pub batch: usize,
     shapes: Vec<Shape>,
     slots: Vec<ActBuf>,
-    scratch: ActBuf,
+    scratch: [ActBuf; 2],
     _params: Vec<ParamSet>,
     steps: Vec<Step>,
     /// For each step, the node it belongs to.
@@ -42,8 +42,9 @@ impl<'g> Model<'g> {
             .nodes
             .iter()
             .enumerate()
-            .map(|(i, n)| n.op.scratch_elems(shapes[i + 1]));
-        let scratch = gpu.scratch(scratch_elems.max().unwrap_or(0))?;
+            .map(|(i, n)| n.op.scratch_elems(shapes[i + 1]))
+            .fold([0, 0], |a, b| [a[0].max(b[0]), a[1].max(b[1])]);
+        let scratch = gpu.scratch(scratch_elems)?;
         let slots = plan
             .slot_elems
             .iter()
