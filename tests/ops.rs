@@ -323,13 +323,20 @@ fn linear_matches_cpu() {
         any::<u64>(),
     );
     check_cases("linear", 20, s, |gpu, (n, inf, outf, bias, act, seed)| {
-        let op = Op::Linear(Linear {
-            in_features: inf,
-            out_features: outf,
-            bias,
-            activation: act,
-        });
-        single_input(gpu, &max, &op, Shape::matrix(n, inf), seed, 1.0);
+        for kernel in [
+            LinearKernel::Scalar,
+            LinearKernel::Vec4,
+            LinearKernel::Subgroup,
+        ] {
+            let op = Op::Linear(Linear {
+                in_features: inf,
+                out_features: outf,
+                bias,
+                activation: act,
+                kernel,
+            });
+            single_input(gpu, &max, &op, Shape::matrix(n, inf), seed, 1.0);
+        }
     });
     max.report();
 }

@@ -73,7 +73,7 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
         "winograd_output" => mirror!(OutputUniform =>
             cout, oh, ow, tw, tiles, t0, tc, n, has_bias, act, has_residual, res_c,
             out_c_total, out_c_offset, _pad0, _pad1),
-        "linear" | "linear_vec4" => mirror!(LinearUniform =>
+        "linear" | "linear_vec4" | "linear_subgroup" => mirror!(LinearUniform =>
             n, in_f, rows, row_base, has_bias, act, out_c_total, out_c_offset),
         "softmax" => mirror!(SoftmaxUniform =>
             n, c, plane, out_c_total, out_c_offset, _pad0, _pad1, _pad2),

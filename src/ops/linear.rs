@@ -3,13 +3,16 @@
 //! (`[N, in, 1, 1]`). A weight larger than one GPU binding (VGG's fc6 is 411 MB) is split by
 //! output rows and run chunk by chunk, each chunk writing its columns of the output.
 //!
-//! Two kernels: `linear_vec4` (vec4 loads) when `in` is a multiple of 4 — every classic
-//! network's layers — and `linear` for any `in`.
+//! Three kernels: `linear_subgroup` (lanes over output rows, the input shared by subgroup
+//! broadcasts) and `linear_vec4` (a workgroup per 4 rows, reduced in workgroup memory) when
+//! `in` is a multiple of 4 — every classic network's layers — and `linear` for any `in`.
+//! [`Linear::resolve`] picks one per device; tests force each.
 //!
 //! Shapes: input `[N, in, 1, 1]`, weight `[out, in]`, bias `[out]` → `[N, out, 1, 1]`.
 //! Definition: <https://pytorch.org/docs/stable/generated/torch.nn.Linear.html>
 
 use super::launch::{groups_for, Activation, Arg, Dispatch, LaunchCtx};
+use super::DeviceCaps;
 use crate::error::{Error, Result};
 use crate::shader;
 use crate::shape::Shape;
@@ -18,6 +21,19 @@ use rayon::prelude::*;
 
 shader!(SHADER, "linear", 4);
 shader!(VEC4, "linear_vec4", 4);
+shader!(SUBGROUP, "linear_subgroup", 4);
+
+/// Which fully connected kernel to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum LinearKernel {
+    /// Let the selection rule decide.
+    #[default]
+    Auto,
+    Scalar,
+    Vec4,
+    /// Needs subgroups of at least 8 invocations.
+    Subgroup,
+}
 
 /// Samples handled together by one workgroup of `linear.wgsl` (each weight row is read once
 /// per block of this many samples).
@@ -30,9 +46,10 @@ pub struct Linear {
     pub out_features: usize,
     pub bias: bool,
     pub activation: Activation,
+    pub kernel: LinearKernel,
 }
 
-/// Uniform of `linear.wgsl`.
+/// Uniform of `linear.wgsl`, `linear_vec4.wgsl` and `linear_subgroup.wgsl`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct LinearUniform {
@@ -56,6 +73,19 @@ impl Linear {
             out_features,
             bias: true,
             activation: Activation::None,
+            kernel: LinearKernel::Auto,
+        }
+    }
+
+    /// The kernel this layer runs with on a device with `caps`: the forced one when it can
+    /// run there, else the rule's (subgroup, then vec4, when `in` is a multiple of 4).
+    pub fn resolve(&self, caps: &DeviceCaps) -> LinearKernel {
+        let vec4 = self.in_features.is_multiple_of(4);
+        match self.kernel {
+            _ if !vec4 => LinearKernel::Scalar,
+            LinearKernel::Auto | LinearKernel::Subgroup if caps.subgroups => LinearKernel::Subgroup,
+            LinearKernel::Auto | LinearKernel::Subgroup => LinearKernel::Vec4,
+            forced => forced,
         }
     }
 
@@ -126,10 +156,17 @@ impl Linear {
                 } else {
                     Arg::Dummy
                 };
-                let vec4 = self.in_features.is_multiple_of(4);
+                let (shader, overrides, rows_per_group, samples) = match self.kernel {
+                    LinearKernel::Subgroup => {
+                        let nb = if n == 1 { 1 } else { BATCH_BLOCK };
+                        (&SUBGROUP, vec![("NB", nb as u32)], 128, nb)
+                    }
+                    LinearKernel::Vec4 => (&VEC4, Vec::new(), 4, BATCH_BLOCK),
+                    _ => (&SHADER, Vec::new(), 1, BATCH_BLOCK),
+                };
                 Dispatch {
-                    shader: if vec4 { &VEC4 } else { &SHADER },
-                    overrides: Vec::new(),
+                    shader,
+                    overrides,
                     args: vec![
                         Arg::Input(0),
                         Arg::Param {
@@ -141,11 +178,7 @@ impl Linear {
                     ],
                     uniform: bytemuck::bytes_of(&uniform).to_vec(),
                     workgroups: groups_for(
-                        if vec4 {
-                            rows.len().div_ceil(4)
-                        } else {
-                            rows.len()
-                        } * n.div_ceil(BATCH_BLOCK),
+                        rows.len().div_ceil(rows_per_group) * n.div_ceil(samples),
                         1,
                     ),
                 }

@@ -26,7 +26,7 @@ pub use batch_norm::BatchNorm2d;
 pub use concat::Concat;
 pub use conv2d::{Conv2d, ConvKernel};
 pub use launch::{Activation, Arg, Dispatch, LaunchCtx, Shader};
-pub use linear::Linear;
+pub use linear::{Linear, LinearKernel};
 pub use lrn::Lrn;
 pub use pool2d::{Pool2d, PoolKind};
 pub use softmax::Softmax;
@@ -165,6 +165,10 @@ impl Op {
                 kernel: c.resolve(caps),
                 ..c.clone()
             }),
+            Op::Linear(l) => Op::Linear(Linear {
+                kernel: l.resolve(caps),
+                ..l.clone()
+            }),
             other => other.clone(),
         }
     }
@@ -234,6 +238,7 @@ impl Op {
             &add::SHADER,
             &linear::SHADER,
             &linear::VEC4,
+            &linear::SUBGROUP,
             &softmax::SHADER,
         ]
     }
