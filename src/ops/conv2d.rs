@@ -246,11 +246,14 @@ impl Conv2d {
     }
 
     /// The kernel this layer runs with on a device with `caps`: the forced one when it can
-    /// run there, else the selection rule's. The rule: for every layer with at least 16 output
-    /// channels per group and a reduction of at least 16 (all the big layers of the classic
-    /// networks) a matrix product, the subgroup one where the device has subgroups and the
-    /// layer at least 32 channels per group; direct otherwise (small, depthwise, or too wide
-    /// to repack into one binding).
+    /// run there, else the selection rule's. The rule (shape-agnostic; the autotuner refines
+    /// it per input size): where the device has subgroups, Winograd for 3x3 stride-1 layers
+    /// with at least 128 input and 32 output channels (on llvmpipe it won for most of those,
+    /// lost for fewer channels); else for every layer with at least 16 output channels per
+    /// group and a reduction of at least 16 (all the big layers of the classic networks) a
+    /// matrix product, the subgroup one where the device has subgroups and the layer at least
+    /// 32 channels per group; direct otherwise (small, depthwise, or too wide to repack into
+    /// one binding).
     pub fn resolve(&self, caps: &DeviceCaps) -> ConvKernel {
         let (k, cout_g) = (self.kdim(), self.out_channels / self.groups);
         let im2col_fits = (k * 8 * 4) as u64 <= caps.max_binding;
@@ -262,7 +265,7 @@ impl Conv2d {
         let big = cout_g >= 16 && k >= 16;
         let winograd = conv2d_winograd::applies(self) && conv2d_winograd::fits(self, caps);
         match self.kernel {
-            ConvKernel::Auto if winograd && self.in_channels >= 16 && cout_g >= 32 => {
+            ConvKernel::Auto if winograd && self.in_channels >= 128 && cout_g >= 32 => {
                 ConvKernel::Winograd
             }
             ConvKernel::Auto if sg_fits && big && cout_g >= 32 => ConvKernel::Subgroup,
