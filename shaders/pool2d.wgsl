@@ -1,8 +1,11 @@
-// pool2d: max or average pooling, one invocation per output element. Padding, dilation (max),
-// ceil-mode windows (the host computes OH/OW) and count_include_pad (avg) as in PyTorch.
+// pool2d: max or average pooling. Padding, dilation (max), ceil-mode windows (the host computes
+// OH/OW) and count_include_pad (avg) as in PyTorch. An invocation computes 4 neighbouring
+// outputs of one row (vec4 lanes j = 0..3), so the divisions that locate it and the window
+// loops are shared by 4 outputs (on llvmpipe each division is per SIMD lane, and the loads,
+// each a loop over the lanes, are the rest of the cost).
 //
 // Bindings: 0 x [N, C, H, W] · 1 out [N, out_c_total, OH, OW] at channel out_c_offset · 2 params
-// Grid: ceil(N·C·OH·OW / 64) workgroups, folded to 2-D by the runtime.
+// Grid: ceil(N·C·OH·ceil(OW/4) / 64) workgroups, folded to 2-D by the runtime.
 
 struct Params {
     n: u32, c: u32, h: u32, w: u32,
@@ -16,56 +19,83 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
+// The inputs at row iy, columns ix, of the plane at `base`, where `ok` (elsewhere: `fill`).
+fn taps(base: u32, iy: i32, ix: vec4<i32>, ok: vec4<bool>, fill: vec4<f32>) -> vec4<f32> {
+    let row = base + u32(iy) * p.w;
+    var v = fill;
+    if (ok.x) { v.x = x[row + u32(ix.x)]; }
+    if (ok.y) { v.y = x[row + u32(ix.y)]; }
+    if (ok.z) { v.z = x[row + u32(ix.z)]; }
+    if (ok.w) { v.w = x[row + u32(ix.w)]; }
+    return v;
+}
+
+// Window maxima of 4 outputs whose windows start at (y0, x0); `live`: outputs that exist.
+// Starts at −∞, so a window that covers only padding (possible with dilation) gives −∞ as in
+// PyTorch; a NaN input makes the maximum NaN.
+fn max_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
+    var neg_inf_bits = 0xff800000u; // a WGSL constant cannot be infinite
+    var m = vec4<f32>(bitcast<f32>(neg_inf_bits));
+    var seen = vec4<bool>(false);
+    let w = vec4<i32>(i32(p.w));
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let iy = y0 + i32(ky * p.dh);
+        if (iy < 0 || iy >= i32(p.h)) { continue; }
+        for (var kx = 0u; kx < p.kw; kx++) {
+            let ix = x0 + vec4<i32>(i32(kx * p.dw));
+            let ok = live & (ix >= vec4<i32>(0)) & (ix < w);
+            let v = taps(base, iy, ix, ok, m);
+            m = select(m, v, ok & (!seen | (v > m) | (v != v)));
+            seen = seen | ok;
+        }
+    }
+    return m;
+}
+
+// Window averages of 4 outputs (the window clipped to the padded input; divided by the taps
+// inside the image, or by the padded window with count_include_pad).
+fn avg_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
+    var s = vec4<f32>(0.0);
+    let w = vec4<i32>(i32(p.w));
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let iy = y0 + i32(ky);
+        if (iy < 0 || iy >= i32(p.h)) { continue; }
+        for (var kx = 0u; kx < p.kw; kx++) {
+            let ix = x0 + vec4<i32>(i32(kx));
+            let ok = live & (ix >= vec4<i32>(0)) & (ix < w);
+            s += taps(base, iy, ix, ok, vec4<f32>(0.0));
+        }
+    }
+    let ye = min(y0 + i32(p.kh), i32(p.h_end));
+    let xe = min(x0 + vec4<i32>(i32(p.kw)), vec4<i32>(i32(p.w_end)));
+    let inside = (min(ye, i32(p.h)) - max(y0, 0)) * (min(xe, w) - max(x0, vec4<i32>(0)));
+    var count = vec4<f32>(inside);
+    if (p.count_include_pad != 0u) { count = vec4<f32>((ye - y0) * (xe - x0)); }
+    return s / count;
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let i = (wid.x + wid.y * nwg.x) * 64u + lid;
-    if (i >= p.n * p.c * p.oh * p.ow) { return; }
-    let ox = i % p.ow;
-    let oy = (i / p.ow) % p.oh;
-    let nc = i / (p.ow * p.oh);
-    let c = nc % p.c;
-    let n = nc / p.c;
+    let quads = (p.ow + 3u) / 4u;
+    if (i >= p.n * p.c * p.oh * quads) { return; }
+    let ox = (i % quads) * 4u + vec4<u32>(0u, 1u, 2u, 3u);
+    let oy = (i / quads) % p.oh;
+    let nc = i / (quads * p.oh);
     let base = nc * p.h * p.w;
     let y0 = i32(oy * p.sh) - i32(p.ph);
-    let x0 = i32(ox * p.sw) - i32(p.pw);
-    var r = 0.0;
+    let x0 = vec4<i32>(ox * p.sw) - vec4<i32>(i32(p.pw));
+    let live = ox < vec4<u32>(p.ow);
+    var r: vec4<f32>;
     if (p.is_max != 0u) {
-        // Starts at −∞, so a window that covers only padding (possible with dilation) gives −∞
-        // as in PyTorch; built at run time because a WGSL constant cannot be infinite.
-        var neg_inf_bits = 0xff800000u;
-        var m = bitcast<f32>(neg_inf_bits);
-        var seen = false;
-        for (var ky = 0u; ky < p.kh; ky++) {
-            let iy = y0 + i32(ky * p.dh);
-            if (iy < 0 || iy >= i32(p.h)) { continue; }
-            for (var kx = 0u; kx < p.kw; kx++) {
-                let ix = x0 + i32(kx * p.dw);
-                if (ix < 0 || ix >= i32(p.w)) { continue; }
-                let v = x[base + u32(iy) * p.w + u32(ix)];
-                // NaN propagates as in PyTorch: a NaN input makes the maximum NaN.
-                if (!seen || v > m || v != v) { m = v; }
-                seen = true;
-            }
-        }
-        r = m;
+        r = max_pool(base, y0, x0, live);
     } else {
-        let ye = min(y0 + i32(p.kh), i32(p.h_end));
-        let xe = min(x0 + i32(p.kw), i32(p.w_end));
-        let padded = f32((ye - y0) * (xe - x0));
-        let ys = max(y0, 0);
-        let xs = max(x0, 0);
-        let yc = min(ye, i32(p.h));
-        let xc = min(xe, i32(p.w));
-        var s = 0.0;
-        for (var iy = ys; iy < yc; iy++) {
-            for (var ix = xs; ix < xc; ix++) {
-                s += x[base + u32(iy) * p.w + u32(ix)];
-            }
-        }
-        var count = f32((yc - ys) * (xc - xs));
-        if (p.count_include_pad != 0u) { count = padded; }
-        r = s / count;
+        r = avg_pool(base, y0, x0, live);
     }
-    out[(n * p.out_c_total + p.out_c_offset + c) * p.oh * p.ow + oy * p.ow + ox] = r;
+    let o = ((nc / p.c) * p.out_c_total + p.out_c_offset + nc % p.c) * p.oh * p.ow + oy * p.ow;
+    if (live.x) { out[o + ox.x] = r.x; }
+    if (live.y) { out[o + ox.y] = r.y; }
+    if (live.z) { out[o + ox.z] = r.z; }
+    if (live.w) { out[o + ox.w] = r.w; }
 }

@@ -201,7 +201,7 @@ impl Pool2d {
             overrides: Vec::new(),
             args: vec![Arg::Input(0), Arg::Output],
             uniform: bytemuck::bytes_of(&uniform).to_vec(),
-            workgroups: groups_for(o.numel(), 64),
+            workgroups: groups_for(o.n * o.c * o.h * o.w.div_ceil(4), 64),
         }]
     }
 }
