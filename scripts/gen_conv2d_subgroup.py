@@ -60,17 +60,22 @@ fn act(v: f32, code: u32) -> f32 {{
     }}
 }}
 
-// Writes row `row`, pixels q0..q0+3 of the product with the fused epilogue.
-fn emit(row: u32, q0: u32, v: vec4<f32>) {{
-    let oc = p.oc_base + row;
-    var bv = 0.0;
-    if (p.has_bias != 0u && row < p.rows) {{ bv = bias[p.row_base + row]; }}
+// The epilogue's uniforms, read once: on llvmpipe each uniform read is a gather, and the
+// stores between emits would keep the compiler from reusing them.
+struct Epilogue {{
+    rows: u32, pixels: u32, out_base: u32, res_base: u32, residual: bool, act: u32,
+}}
+
+// Writes row `row`, pixels q0..q0+3 of the product plus bias `bv`, the residual, activation.
+fn emit(e: Epilogue, row: u32, q0: u32, v: vec4<f32>, bv: f32) {{
+    if (row >= e.rows) {{ return; }}
+    let o = e.out_base + row * e.pixels + q0;
+    let r = e.res_base + row * e.pixels + q0;
     for (var j = 0u; j < 4u; j++) {{
-        let q = q0 + j;
-        if (row < p.rows && q < p.pixels) {{
-            var o = v[j] + bv;
-            if (p.has_residual != 0u) {{ o += residual[(p.n * p.res_c + oc) * p.pixels + q]; }}
-            out[(p.n * p.out_c_total + p.out_c_offset + oc) * p.pixels + q] = act(o, p.act);
+        if (q0 + j < e.pixels) {{
+            var y = v[j] + bv;
+            if (e.residual) {{ y += residual[r + j]; }}
+            out[o + j] = act(y, e.act);
         }}
     }}
 }}
@@ -141,11 +146,23 @@ def generate(cols, groups, unroll):
     s += "    }\n"
     s += "    // Constant indices only: named accumulators stay in registers.\n"
     s += f"    let r0 = mb * {ch}u;\n"
+    s += ("    let e = Epilogue(p.rows, p.pixels,\n"
+          "                     (p.n * p.out_c_total + p.out_c_offset + p.oc_base) * p.pixels,\n"
+          "                     (p.n * p.res_c + p.oc_base) * p.pixels, p.has_residual != 0u, p.act);\n")
+    s += ("    // Biases: lane l loads those of rows 8·g + l, the others take them by broadcast\n"
+          "    // (before any invocation leaves, so that every lane is there).\n"
+          "    let has_bias = p.has_bias != 0u;\n"
+          "    let blast = arrayLength(&bias) - 1u;\n")
+    for g in range(groups):
+        s += (f"    let bias{g} = select(0.0, bias[min(p.row_base + r0 + {8 * g}u + sl % 8u, blast)], "
+              f"has_bias);\n")
+    for c in range(ch):
+        s += f"    let bv{c} = subgroupBroadcast(bias{c // 8}, {c % 8}u);\n"
     for j in range(cols):
         s += f"    let col{j} = first + {j}u * WG;\n"
         s += f"    if (col{j} < ncol4) {{\n        let q0 = p.p0 + col{j} * 4u;\n"
         for c in range(ch):
-            s += f"        emit(r0 + {c}u, q0, a{j}_{c});\n"
+            s += f"        emit(e, r0 + {c}u, q0, a{j}_{c}, bv{c});\n"
         s += "    }\n"
     s += "}\n"
     return s

@@ -60,8 +60,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let wbase = (p.w_block0 + mb) * p.kdim * 4u;
     let last = arrayLength(&b) - 1u;                 // ragged 1x1 inputs: stay inside the binding
     var acc: array<vec4<f32>, 32>;                   // [16 rows][2 column vec4s]
-    for (var k = 0u; k < p.kdim; k++) {
-        let brow = p.b_base + k * p.b_stride4 + c4;
+    // Uniforms read once (on llvmpipe each read is a gather; nothing hoists them out of loops).
+    let kdim = p.kdim;
+    let b_base = p.b_base + c4;
+    let b_stride4 = p.b_stride4;
+    for (var k = 0u; k < kdim; k++) {
+        let brow = b_base + k * b_stride4;
         let b0 = b[brow];
         let b1 = b[min(brow + 1u, last)];
         for (var v = 0u; v < 4u; v++) {

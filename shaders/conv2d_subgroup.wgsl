@@ -44,17 +44,22 @@ fn act(v: f32, code: u32) -> f32 {
     }
 }
 
-// Writes row `row`, pixels q0..q0+3 of the product with the fused epilogue.
-fn emit(row: u32, q0: u32, v: vec4<f32>) {
-    let oc = p.oc_base + row;
-    var bv = 0.0;
-    if (p.has_bias != 0u && row < p.rows) { bv = bias[p.row_base + row]; }
+// The epilogue's uniforms, read once: on llvmpipe each uniform read is a gather, and the
+// stores between emits would keep the compiler from reusing them.
+struct Epilogue {
+    rows: u32, pixels: u32, out_base: u32, res_base: u32, residual: bool, act: u32,
+}
+
+// Writes row `row`, pixels q0..q0+3 of the product plus bias `bv`, the residual, activation.
+fn emit(e: Epilogue, row: u32, q0: u32, v: vec4<f32>, bv: f32) {
+    if (row >= e.rows) { return; }
+    let o = e.out_base + row * e.pixels + q0;
+    let r = e.res_base + row * e.pixels + q0;
     for (var j = 0u; j < 4u; j++) {
-        let q = q0 + j;
-        if (row < p.rows && q < p.pixels) {
-            var o = v[j] + bv;
-            if (p.has_residual != 0u) { o += residual[(p.n * p.res_c + oc) * p.pixels + q]; }
-            out[(p.n * p.out_c_total + p.out_c_offset + oc) * p.pixels + q] = act(o, p.act);
+        if (q0 + j < e.pixels) {
+            var y = v[j] + bv;
+            if (e.residual) { y += residual[r + j]; }
+            out[o + j] = act(y, e.act);
         }
     }
 }
@@ -260,40 +265,83 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     // Constant indices only: named accumulators stay in registers.
     let r0 = mb * 32u;
+    let e = Epilogue(p.rows, p.pixels,
+                     (p.n * p.out_c_total + p.out_c_offset + p.oc_base) * p.pixels,
+                     (p.n * p.res_c + p.oc_base) * p.pixels, p.has_residual != 0u, p.act);
+    // Biases: lane l loads those of rows 8·g + l, the others take them by broadcast
+    // (before any invocation leaves, so that every lane is there).
+    let has_bias = p.has_bias != 0u;
+    let blast = arrayLength(&bias) - 1u;
+    let bias0 = select(0.0, bias[min(p.row_base + r0 + 0u + sl % 8u, blast)], has_bias);
+    let bias1 = select(0.0, bias[min(p.row_base + r0 + 8u + sl % 8u, blast)], has_bias);
+    let bias2 = select(0.0, bias[min(p.row_base + r0 + 16u + sl % 8u, blast)], has_bias);
+    let bias3 = select(0.0, bias[min(p.row_base + r0 + 24u + sl % 8u, blast)], has_bias);
+    let bv0 = subgroupBroadcast(bias0, 0u);
+    let bv1 = subgroupBroadcast(bias0, 1u);
+    let bv2 = subgroupBroadcast(bias0, 2u);
+    let bv3 = subgroupBroadcast(bias0, 3u);
+    let bv4 = subgroupBroadcast(bias0, 4u);
+    let bv5 = subgroupBroadcast(bias0, 5u);
+    let bv6 = subgroupBroadcast(bias0, 6u);
+    let bv7 = subgroupBroadcast(bias0, 7u);
+    let bv8 = subgroupBroadcast(bias1, 0u);
+    let bv9 = subgroupBroadcast(bias1, 1u);
+    let bv10 = subgroupBroadcast(bias1, 2u);
+    let bv11 = subgroupBroadcast(bias1, 3u);
+    let bv12 = subgroupBroadcast(bias1, 4u);
+    let bv13 = subgroupBroadcast(bias1, 5u);
+    let bv14 = subgroupBroadcast(bias1, 6u);
+    let bv15 = subgroupBroadcast(bias1, 7u);
+    let bv16 = subgroupBroadcast(bias2, 0u);
+    let bv17 = subgroupBroadcast(bias2, 1u);
+    let bv18 = subgroupBroadcast(bias2, 2u);
+    let bv19 = subgroupBroadcast(bias2, 3u);
+    let bv20 = subgroupBroadcast(bias2, 4u);
+    let bv21 = subgroupBroadcast(bias2, 5u);
+    let bv22 = subgroupBroadcast(bias2, 6u);
+    let bv23 = subgroupBroadcast(bias2, 7u);
+    let bv24 = subgroupBroadcast(bias3, 0u);
+    let bv25 = subgroupBroadcast(bias3, 1u);
+    let bv26 = subgroupBroadcast(bias3, 2u);
+    let bv27 = subgroupBroadcast(bias3, 3u);
+    let bv28 = subgroupBroadcast(bias3, 4u);
+    let bv29 = subgroupBroadcast(bias3, 5u);
+    let bv30 = subgroupBroadcast(bias3, 6u);
+    let bv31 = subgroupBroadcast(bias3, 7u);
     let col0 = first + 0u * WG;
     if (col0 < ncol4) {
         let q0 = p.p0 + col0 * 4u;
-        emit(r0 + 0u, q0, a0_0);
-        emit(r0 + 1u, q0, a0_1);
-        emit(r0 + 2u, q0, a0_2);
-        emit(r0 + 3u, q0, a0_3);
-        emit(r0 + 4u, q0, a0_4);
-        emit(r0 + 5u, q0, a0_5);
-        emit(r0 + 6u, q0, a0_6);
-        emit(r0 + 7u, q0, a0_7);
-        emit(r0 + 8u, q0, a0_8);
-        emit(r0 + 9u, q0, a0_9);
-        emit(r0 + 10u, q0, a0_10);
-        emit(r0 + 11u, q0, a0_11);
-        emit(r0 + 12u, q0, a0_12);
-        emit(r0 + 13u, q0, a0_13);
-        emit(r0 + 14u, q0, a0_14);
-        emit(r0 + 15u, q0, a0_15);
-        emit(r0 + 16u, q0, a0_16);
-        emit(r0 + 17u, q0, a0_17);
-        emit(r0 + 18u, q0, a0_18);
-        emit(r0 + 19u, q0, a0_19);
-        emit(r0 + 20u, q0, a0_20);
-        emit(r0 + 21u, q0, a0_21);
-        emit(r0 + 22u, q0, a0_22);
-        emit(r0 + 23u, q0, a0_23);
-        emit(r0 + 24u, q0, a0_24);
-        emit(r0 + 25u, q0, a0_25);
-        emit(r0 + 26u, q0, a0_26);
-        emit(r0 + 27u, q0, a0_27);
-        emit(r0 + 28u, q0, a0_28);
-        emit(r0 + 29u, q0, a0_29);
-        emit(r0 + 30u, q0, a0_30);
-        emit(r0 + 31u, q0, a0_31);
+        emit(e, r0 + 0u, q0, a0_0, bv0);
+        emit(e, r0 + 1u, q0, a0_1, bv1);
+        emit(e, r0 + 2u, q0, a0_2, bv2);
+        emit(e, r0 + 3u, q0, a0_3, bv3);
+        emit(e, r0 + 4u, q0, a0_4, bv4);
+        emit(e, r0 + 5u, q0, a0_5, bv5);
+        emit(e, r0 + 6u, q0, a0_6, bv6);
+        emit(e, r0 + 7u, q0, a0_7, bv7);
+        emit(e, r0 + 8u, q0, a0_8, bv8);
+        emit(e, r0 + 9u, q0, a0_9, bv9);
+        emit(e, r0 + 10u, q0, a0_10, bv10);
+        emit(e, r0 + 11u, q0, a0_11, bv11);
+        emit(e, r0 + 12u, q0, a0_12, bv12);
+        emit(e, r0 + 13u, q0, a0_13, bv13);
+        emit(e, r0 + 14u, q0, a0_14, bv14);
+        emit(e, r0 + 15u, q0, a0_15, bv15);
+        emit(e, r0 + 16u, q0, a0_16, bv16);
+        emit(e, r0 + 17u, q0, a0_17, bv17);
+        emit(e, r0 + 18u, q0, a0_18, bv18);
+        emit(e, r0 + 19u, q0, a0_19, bv19);
+        emit(e, r0 + 20u, q0, a0_20, bv20);
+        emit(e, r0 + 21u, q0, a0_21, bv21);
+        emit(e, r0 + 22u, q0, a0_22, bv22);
+        emit(e, r0 + 23u, q0, a0_23, bv23);
+        emit(e, r0 + 24u, q0, a0_24, bv24);
+        emit(e, r0 + 25u, q0, a0_25, bv25);
+        emit(e, r0 + 26u, q0, a0_26, bv26);
+        emit(e, r0 + 27u, q0, a0_27, bv27);
+        emit(e, r0 + 28u, q0, a0_28, bv28);
+        emit(e, r0 + 29u, q0, a0_29, bv29);
+        emit(e, r0 + 30u, q0, a0_30, bv30);
+        emit(e, r0 + 31u, q0, a0_31, bv31);
     }
 }

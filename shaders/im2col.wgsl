@@ -51,24 +51,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var kx = k0 % p.kw;
     var ky = (k0 / p.kw) % p.kh;
     var plane = (p.n * p.cin + p.g * p.cin_per_group + k0 / taps) * p.h * p.w;
+    // Uniforms used in the loop are read once: on llvmpipe each read is a gather, and the
+    // stores in the loop would keep the compiler from reusing them.
     let h = vec4<i32>(i32(p.h));
     let w = i32(p.w);
+    let kw = p.kw;
+    let kh = p.kh;
+    let dh = p.dh;
+    let dw = p.dw;
+    let hw = p.h * p.w;
+    let kdim = p.kdim;
+    let col_major = p.col_major != 0u;
     let zero = vec4<i32>(0);
-    let end = min(k0 + RUN, p.kdim);
+    let end = min(k0 + RUN, kdim);
     for (var k = k0; k < end; k++) {
-        let iy = iy0 + vec4<i32>(i32(ky * p.dh));
-        let ix = ix0 + vec4<i32>(i32(kx * p.dw));
+        let iy = iy0 + vec4<i32>(i32(ky * dh));
+        let ix = ix0 + vec4<i32>(i32(kx * dw));
         let inside = valid & (iy >= zero) & (ix >= zero) & (iy < h) & (ix < vec4<i32>(w));
         var v = vec4<f32>(0.0);
         for (var j = 0u; j < 4u; j++) {
             if (inside[j]) { v[j] = x[plane + u32(iy[j] * w + ix[j])]; }
         }
-        out[select(k * quads + c4, c4 * p.kdim + k, p.col_major != 0u)] = v;
+        out[select(k * quads + c4, c4 * kdim + k, col_major)] = v;
         kx += 1u;
-        if (kx == p.kw) {
+        if (kx == kw) {
             kx = 0u;
             ky += 1u;
-            if (ky == p.kh) { ky = 0u; plane += p.h * p.w; }
+            if (ky == kh) { ky = 0u; plane += hw; }
         }
     }
 }

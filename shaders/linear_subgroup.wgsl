@@ -34,9 +34,11 @@ fn act(v: f32, code: u32) -> f32 {
     }
 }
 
-// Input vec4 i of sample n (zero past the row's end).
-fn xload(n: u32, i: u32, in4: u32) -> vec4<f32> {
-    let v = x[min(n, p.n - 1u) * in4 + min(i, in4 - 1u)];
+// Input vec4 i of sample n (samples past the last repeat it; zero past the row's end). Takes
+// the uniforms as arguments: on llvmpipe a uniform read is a gather, which must stay out of
+// the loop.
+fn xload(n: u32, n_last: u32, i: u32, in4: u32) -> vec4<f32> {
+    let v = x[min(n, n_last) * in4 + min(i, in4 - 1u)];
     return select(vec4<f32>(0.0), v, i < in4);
 }
 
@@ -67,17 +69,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let r0 = min(o0, p.rows - 1u) * in4;
     let r1 = min(o0 + 64u, p.rows - 1u) * in4;
     let lane = sl % 8u;
+    let n_last = p.n - 1u;
     var a0 = vec4<f32>(); // row o0, by sample
     var a1 = vec4<f32>(); // row o0 + 64
     for (var k = 0u; k < in4; k += 8u) {
-        let x0 = xload(n0, k + lane, in4);
+        let x0 = xload(n0, n_last, k + lane, in4);
         var x1 = vec4<f32>();
         var x2 = vec4<f32>();
         var x3 = vec4<f32>();
         if (NB > 1u) {
-            x1 = xload(n0 + 1u, k + lane, in4);
-            x2 = xload(n0 + 2u, k + lane, in4);
-            x3 = xload(n0 + 3u, k + lane, in4);
+            x1 = xload(n0 + 1u, n_last, k + lane, in4);
+            x2 = xload(n0 + 2u, n_last, k + lane, in4);
+            x3 = xload(n0 + 3u, n_last, k + lane, in4);
         }
         {
             let wi = min(k + 0u, last);

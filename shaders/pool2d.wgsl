@@ -19,9 +19,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-// The inputs at row iy, columns ix, of the plane at `base`, where `ok` (elsewhere: `fill`).
-fn taps(base: u32, iy: i32, ix: vec4<i32>, ok: vec4<bool>, fill: vec4<f32>) -> vec4<f32> {
-    let row = base + u32(iy) * p.w;
+// The inputs at row iy, columns ix, of the plane at `base` (rows `w` apart), where `ok`
+// (elsewhere: `fill`).
+fn taps(base: u32, w: u32, iy: i32, ix: vec4<i32>, ok: vec4<bool>, fill: vec4<f32>) -> vec4<f32> {
+    let row = base + u32(iy) * w;
     var v = fill;
     if (ok.x) { v.x = x[row + u32(ix.x)]; }
     if (ok.y) { v.y = x[row + u32(ix.y)]; }
@@ -37,14 +38,20 @@ fn max_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
     var neg_inf_bits = 0xff800000u; // a WGSL constant cannot be infinite
     var m = vec4<f32>(bitcast<f32>(neg_inf_bits));
     var seen = vec4<bool>(false);
+    // Uniforms read once (on llvmpipe each read is a gather; nothing hoists them out of loops).
     let w = vec4<i32>(i32(p.w));
-    for (var ky = 0u; ky < p.kh; ky++) {
-        let iy = y0 + i32(ky * p.dh);
-        if (iy < 0 || iy >= i32(p.h)) { continue; }
-        for (var kx = 0u; kx < p.kw; kx++) {
-            let ix = x0 + vec4<i32>(i32(kx * p.dw));
+    let h = i32(p.h);
+    let kh = p.kh;
+    let kw = p.kw;
+    let dh = p.dh;
+    let dw = p.dw;
+    for (var ky = 0u; ky < kh; ky++) {
+        let iy = y0 + i32(ky * dh);
+        if (iy < 0 || iy >= h) { continue; }
+        for (var kx = 0u; kx < kw; kx++) {
+            let ix = x0 + vec4<i32>(i32(kx * dw));
             let ok = live & (ix >= vec4<i32>(0)) & (ix < w);
-            let v = taps(base, iy, ix, ok, m);
+            let v = taps(base, u32(w.x), iy, ix, ok, m);
             m = select(m, v, ok & (!seen | (v > m) | (v != v)));
             seen = seen | ok;
         }
@@ -57,13 +64,16 @@ fn max_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
 fn avg_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
     var s = vec4<f32>(0.0);
     let w = vec4<i32>(i32(p.w));
-    for (var ky = 0u; ky < p.kh; ky++) {
+    let h = i32(p.h);
+    let kh = p.kh;
+    let kw = p.kw;
+    for (var ky = 0u; ky < kh; ky++) {
         let iy = y0 + i32(ky);
-        if (iy < 0 || iy >= i32(p.h)) { continue; }
-        for (var kx = 0u; kx < p.kw; kx++) {
+        if (iy < 0 || iy >= h) { continue; }
+        for (var kx = 0u; kx < kw; kx++) {
             let ix = x0 + vec4<i32>(i32(kx));
             let ok = live & (ix >= vec4<i32>(0)) & (ix < w);
-            s += taps(base, iy, ix, ok, vec4<f32>(0.0));
+            s += taps(base, u32(w.x), iy, ix, ok, vec4<f32>(0.0));
         }
     }
     let ye = min(y0 + i32(p.kh), i32(p.h_end));

@@ -31,14 +31,19 @@ fn act(v: f32, code: u32) -> f32 {
     }
 }
 
-// Writes output (oy, ox) of channel oc with the epilogue, if it lies inside the image.
-fn emit(oc: u32, oy: u32, ox: u32, v: f32, bv: f32) {
-    if (oy >= p.oh || ox >= p.ow) { return; }
-    let pix = oy * p.ow + ox;
-    let plane = p.oh * p.ow;
-    var o = v + bv;
-    if (p.has_residual != 0u) { o += residual[(p.n * p.res_c + oc) * plane + pix]; }
-    out[(p.n * p.out_c_total + p.out_c_offset + oc) * plane + pix] = act(o, p.act);
+// The epilogue's uniforms for one channel, read once: on llvmpipe each uniform read is a
+// gather, and the stores between emits would keep the compiler from reusing them.
+struct Epilogue {
+    oh: u32, ow: u32, out_base: u32, res_base: u32, residual: bool, act: u32, bias: f32,
+}
+
+// Writes output (oy, ox) with the epilogue, if it lies inside the image.
+fn emit(e: Epilogue, oy: u32, ox: u32, v: f32) {
+    if (oy >= e.oh || ox >= e.ow) { return; }
+    let pix = oy * e.ow + ox;
+    var o = v + e.bias;
+    if (e.residual) { o += residual[e.res_base + pix]; }
+    out[e.out_base + pix] = act(o, e.act);
 }
 
 @compute @workgroup_size(64)
@@ -68,15 +73,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let y11 = s1[1] - s1[2] - s1[3];
     var bv = 0.0;
     if (p.has_bias != 0u) { bv = bias[oc]; }
+    let plane = p.oh * p.ow;
+    let e = Epilogue(p.oh, p.ow, (p.n * p.out_c_total + p.out_c_offset + oc) * plane,
+                     (p.n * p.res_c + oc) * plane, p.has_residual != 0u, p.act, bv);
+    let t0 = p.t0 + t4 * 4u;
+    let tiles = p.tiles;
+    let tw = p.tw;
     for (var q = 0u; q < 4u; q++) {
-        let t = p.t0 + t4 * 4u + q;
-        if (t < p.tiles) {
-            let oy = t / p.tw * 2u;
-            let ox = t % p.tw * 2u;
-            emit(oc, oy, ox, y00[q], bv);
-            emit(oc, oy, ox + 1u, y01[q], bv);
-            emit(oc, oy + 1u, ox, y10[q], bv);
-            emit(oc, oy + 1u, ox + 1u, y11[q], bv);
+        let t = t0 + q;
+        if (t < tiles) {
+            let oy = t / tw * 2u;
+            let ox = t % tw * 2u;
+            emit(e, oy, ox, y00[q]);
+            emit(e, oy, ox + 1u, y01[q]);
+            emit(e, oy + 1u, ox, y10[q]);
+            emit(e, oy + 1u, ox + 1u, y11[q]);
         }
     }
 }
