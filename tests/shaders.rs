@@ -65,7 +65,7 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
         "im2col" => mirror!(Im2colUniform =>
             cin, h, w, ow, kh, kw, sh, sw, ph, pw, dh, dw, cin_per_group, n, g, p0,
             cols, kdim, pixels, col_major),
-        "conv2d_mm" | "conv2d_subgroup" => mirror!(MmUniform =>
+        "conv2d_mm" | "conv2d_subgroup" | "conv2d_subgroup_v4" => mirror!(MmUniform =>
             rows, kdim, cols, b_base, b_stride4, w_block0, oc_base, row_base, n, p0, pixels,
             has_bias, act, has_residual, res_c, out_c_total, out_c_offset, b_col_major, _pad1, _pad2),
         "winograd_input" => mirror!(InputUniform =>
@@ -270,12 +270,14 @@ fn storage_bindings_match_shader_descriptor() {
     }
 }
 
-/// `conv2d_subgroup.wgsl` is what its generator writes for the register block the Rust side
-/// assumes (`COLS4`, `BLOCK`, `UNROLL`): an edit of either alone fails here.
+/// `conv2d_subgroup.wgsl` and `conv2d_subgroup_v4.wgsl` are what their generator writes for
+/// the register block the Rust side assumes (`COLS4`, `BLOCK`, `UNROLL`): an edit of either
+/// side alone fails here.
 #[test]
 fn generated_subgroup_shader_is_current() {
     use deeper::ops::conv2d_subgroup::{BLOCK, COLS4, UNROLL};
-    let out = std::env::temp_dir().join(format!("conv2d_subgroup-{}.wgsl", std::process::id()));
+    let out = std::env::temp_dir().join(format!("conv2d_subgroup-{}", std::process::id()));
+    std::fs::create_dir_all(&out).expect("temp dir");
     let root = env!("CARGO_MANIFEST_DIR");
     let status = std::process::Command::new("python3")
         .arg(format!("{root}/scripts/gen_conv2d_subgroup.py"))
@@ -290,14 +292,15 @@ fn generated_subgroup_shader_is_current() {
         .status()
         .expect("python3 runs the shader generator");
     assert!(status.success(), "generator failed");
-    let generated = std::fs::read_to_string(&out).expect("generated shader");
-    let _ = std::fs::remove_file(&out);
-    let committed = std::fs::read_to_string(shader_dir().join("conv2d_subgroup.wgsl"))
-        .expect("shaders/conv2d_subgroup.wgsl");
-    assert!(
-        generated == committed,
-        "shaders/conv2d_subgroup.wgsl is stale: run python3 scripts/gen_conv2d_subgroup.py \
-         --cols {COLS4} --groups {} --unroll {UNROLL}",
-        BLOCK / 8
-    );
+    for name in ["conv2d_subgroup.wgsl", "conv2d_subgroup_v4.wgsl"] {
+        let generated = std::fs::read_to_string(out.join(name)).expect("generated shader");
+        let committed = std::fs::read_to_string(shader_dir().join(name)).expect("committed");
+        assert!(
+            generated == committed,
+            "shaders/{name} is stale: run python3 scripts/gen_conv2d_subgroup.py \
+             --cols {COLS4} --groups {} --unroll {UNROLL}",
+            BLOCK / 8
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
 }

@@ -17,6 +17,7 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 
 shader!(SHADER, "conv2d_subgroup", 5);
+shader!(SHADER_V4, "conv2d_subgroup_v4", 5);
 
 /// Output channels per block (groups of 8 lanes); `--groups` of the shader generator × 8.
 pub const BLOCK: usize = 32;
@@ -91,8 +92,11 @@ pub fn dispatch(
     uniform.b_col_major = u32::from(col_major);
     let col4 = cols / 4;
     let wg = workgroup_size(col4);
+    // Planes of a multiple of 4 pixels: every vec4 of 4 pixels is aligned, so the epilogue
+    // reads and writes vec4 (a quarter of the per-lane store loops).
+    let vec4_out = uniform.pixels.is_multiple_of(4);
     Dispatch {
-        shader: &SHADER,
+        shader: if vec4_out { &SHADER_V4 } else { &SHADER },
         overrides: vec![("WG", wg as u32)],
         args,
         uniform: bytemuck::bytes_of(&uniform).to_vec(),

@@ -228,6 +228,7 @@ impl Op {
             &conv2d_mm::IM2COL,
             &conv2d_mm::MM,
             &conv2d_subgroup::SHADER,
+            &conv2d_subgroup::SHADER_V4,
             &conv2d_winograd::INPUT,
             &conv2d_winograd::OUTPUT,
             &pool2d::SHADER,
