@@ -42,6 +42,19 @@ fn xload(n: u32, n_last: u32, i: u32, in4: u32) -> vec4<f32> {
     return select(vec4<f32>(0.0), v, i < in4);
 }
 
+// Adds one input vec4 of every sample (the columns of `xb`) times rows o0's and o0 + 64's
+// weight vec4 `w0`, `w1` to their sums (only sample 0's at batch 1).
+fn step(a0: ptr<function, vec4<f32>>, a1: ptr<function, vec4<f32>>, w0: vec4<f32>,
+        w1: vec4<f32>, xb: mat4x4<f32>) {
+    if (NB == 1u) {
+        (*a0).x += dot(w0, xb[0]);
+        (*a1).x += dot(w1, xb[0]);
+    } else {
+        *a0 += w0 * xb;
+        *a1 += w1 * xb;
+    }
+}
+
 // Writes row o's outputs for samples n0.. (those that exist).
 fn emit(o: u32, n0: u32, v: vec4<f32>) {
     if (o >= p.rows) { return; }
@@ -82,126 +95,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             x2 = xload(n0 + 2u, n_last, k + lane, in4);
             x3 = xload(n0 + 3u, n_last, k + lane, in4);
         }
-        {
-            let wi = min(k + 0u, last);
-            let w0 = weight[r0 + wi];
-            let w1 = weight[r1 + wi];
-            if (NB == 1u) {
-                let b = subgroupBroadcast(x0, 0u);
-                a0.x += dot(w0, b);
-                a1.x += dot(w1, b);
-            } else {
-                let xb = mat4x4<f32>(subgroupBroadcast(x0, 0u), subgroupBroadcast(x1, 0u),
-                                     subgroupBroadcast(x2, 0u), subgroupBroadcast(x3, 0u));
-                a0 += w0 * xb;
-                a1 += w1 * xb;
-            }
-        }
-        {
-            let wi = min(k + 1u, last);
-            let w0 = weight[r0 + wi];
-            let w1 = weight[r1 + wi];
-            if (NB == 1u) {
-                let b = subgroupBroadcast(x0, 1u);
-                a0.x += dot(w0, b);
-                a1.x += dot(w1, b);
-            } else {
-                let xb = mat4x4<f32>(subgroupBroadcast(x0, 1u), subgroupBroadcast(x1, 1u),
-                                     subgroupBroadcast(x2, 1u), subgroupBroadcast(x3, 1u));
-                a0 += w0 * xb;
-                a1 += w1 * xb;
-            }
-        }
-        {
-            let wi = min(k + 2u, last);
-            let w0 = weight[r0 + wi];
-            let w1 = weight[r1 + wi];
-            if (NB == 1u) {
-                let b = subgroupBroadcast(x0, 2u);
-                a0.x += dot(w0, b);
-                a1.x += dot(w1, b);
-            } else {
-                let xb = mat4x4<f32>(subgroupBroadcast(x0, 2u), subgroupBroadcast(x1, 2u),
-                                     subgroupBroadcast(x2, 2u), subgroupBroadcast(x3, 2u));
-                a0 += w0 * xb;
-                a1 += w1 * xb;
-            }
-        }
-        {
-            let wi = min(k + 3u, last);
-            let w0 = weight[r0 + wi];
-            let w1 = weight[r1 + wi];
-            if (NB == 1u) {
-                let b = subgroupBroadcast(x0, 3u);
-                a0.x += dot(w0, b);
-                a1.x += dot(w1, b);
-            } else {
-                let xb = mat4x4<f32>(subgroupBroadcast(x0, 3u), subgroupBroadcast(x1, 3u),
-                                     subgroupBroadcast(x2, 3u), subgroupBroadcast(x3, 3u));
-                a0 += w0 * xb;
-                a1 += w1 * xb;
-            }
-        }
-        {
-            let wi = min(k + 4u, last);
-            let w0 = weight[r0 + wi];
-            let w1 = weight[r1 + wi];
-            if (NB == 1u) {
-                let b = subgroupBroadcast(x0, 4u);
-                a0.x += dot(w0, b);
-                a1.x += dot(w1, b);
-            } else {
-                let xb = mat4x4<f32>(subgroupBroadcast(x0, 4u), subgroupBroadcast(x1, 4u),
-                                     subgroupBroadcast(x2, 4u), subgroupBroadcast(x3, 4u));
-                a0 += w0 * xb;
-                a1 += w1 * xb;
-            }
-        }
-        {
-            let wi = min(k + 5u, last);
-            let w0 = weight[r0 + wi];
-            let w1 = weight[r1 + wi];
-            if (NB == 1u) {
-                let b = subgroupBroadcast(x0, 5u);
-                a0.x += dot(w0, b);
-                a1.x += dot(w1, b);
-            } else {
-                let xb = mat4x4<f32>(subgroupBroadcast(x0, 5u), subgroupBroadcast(x1, 5u),
-                                     subgroupBroadcast(x2, 5u), subgroupBroadcast(x3, 5u));
-                a0 += w0 * xb;
-                a1 += w1 * xb;
-            }
-        }
-        {
-            let wi = min(k + 6u, last);
-            let w0 = weight[r0 + wi];
-            let w1 = weight[r1 + wi];
-            if (NB == 1u) {
-                let b = subgroupBroadcast(x0, 6u);
-                a0.x += dot(w0, b);
-                a1.x += dot(w1, b);
-            } else {
-                let xb = mat4x4<f32>(subgroupBroadcast(x0, 6u), subgroupBroadcast(x1, 6u),
-                                     subgroupBroadcast(x2, 6u), subgroupBroadcast(x3, 6u));
-                a0 += w0 * xb;
-                a1 += w1 * xb;
-            }
-        }
-        {
-            let wi = min(k + 7u, last);
-            let w0 = weight[r0 + wi];
-            let w1 = weight[r1 + wi];
-            if (NB == 1u) {
-                let b = subgroupBroadcast(x0, 7u);
-                a0.x += dot(w0, b);
-                a1.x += dot(w1, b);
-            } else {
-                let xb = mat4x4<f32>(subgroupBroadcast(x0, 7u), subgroupBroadcast(x1, 7u),
-                                     subgroupBroadcast(x2, 7u), subgroupBroadcast(x3, 7u));
-                a0 += w0 * xb;
-                a1 += w1 * xb;
-            }
-        }
+        step(&a0, &a1, weight[r0 + min(k + 0u, last)], weight[r1 + min(k + 0u, last)],
+             mat4x4<f32>(subgroupBroadcast(x0, 0u), subgroupBroadcast(x1, 0u),
+                         subgroupBroadcast(x2, 0u), subgroupBroadcast(x3, 0u)));
+        step(&a0, &a1, weight[r0 + min(k + 1u, last)], weight[r1 + min(k + 1u, last)],
+             mat4x4<f32>(subgroupBroadcast(x0, 1u), subgroupBroadcast(x1, 1u),
+                         subgroupBroadcast(x2, 1u), subgroupBroadcast(x3, 1u)));
+        step(&a0, &a1, weight[r0 + min(k + 2u, last)], weight[r1 + min(k + 2u, last)],
+             mat4x4<f32>(subgroupBroadcast(x0, 2u), subgroupBroadcast(x1, 2u),
+                         subgroupBroadcast(x2, 2u), subgroupBroadcast(x3, 2u)));
+        step(&a0, &a1, weight[r0 + min(k + 3u, last)], weight[r1 + min(k + 3u, last)],
+             mat4x4<f32>(subgroupBroadcast(x0, 3u), subgroupBroadcast(x1, 3u),
+                         subgroupBroadcast(x2, 3u), subgroupBroadcast(x3, 3u)));
+        step(&a0, &a1, weight[r0 + min(k + 4u, last)], weight[r1 + min(k + 4u, last)],
+             mat4x4<f32>(subgroupBroadcast(x0, 4u), subgroupBroadcast(x1, 4u),
+                         subgroupBroadcast(x2, 4u), subgroupBroadcast(x3, 4u)));
+        step(&a0, &a1, weight[r0 + min(k + 5u, last)], weight[r1 + min(k + 5u, last)],
+             mat4x4<f32>(subgroupBroadcast(x0, 5u), subgroupBroadcast(x1, 5u),
+                         subgroupBroadcast(x2, 5u), subgroupBroadcast(x3, 5u)));
+        step(&a0, &a1, weight[r0 + min(k + 6u, last)], weight[r1 + min(k + 6u, last)],
+             mat4x4<f32>(subgroupBroadcast(x0, 6u), subgroupBroadcast(x1, 6u),
+                         subgroupBroadcast(x2, 6u), subgroupBroadcast(x3, 6u)));
+        step(&a0, &a1, weight[r0 + min(k + 7u, last)], weight[r1 + min(k + 7u, last)],
+             mat4x4<f32>(subgroupBroadcast(x0, 7u), subgroupBroadcast(x1, 7u),
+                         subgroupBroadcast(x2, 7u), subgroupBroadcast(x3, 7u)));
     }
     emit(o0, n0, a0);
     emit(o0 + 64u, n0, a1);
