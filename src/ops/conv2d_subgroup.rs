@@ -6,8 +6,10 @@
 //! blocks of `[ceil(K/4)][4 groups][8 lanes]` vec4 (4 consecutive k of one channel).
 //!
 //! On llvmpipe, where every storage-buffer load is a loop over the 8 SIMD lanes, this reaches
-//! about twice the throughput of `conv2d_mm` on the big layers. Runs only where the device has
-//! subgroups of at least 8 invocations ([`super::DeviceCaps::subgroups`]).
+//! 2–3x the throughput of `conv2d_mm` on the big layers. Where output planes are a multiple of
+//! 4 pixels, the `conv2d_subgroup_v4.wgsl` variant (same generator) reads the residual and
+//! writes the output as vec4. Runs only where the device has subgroups of at least 8
+//! invocations ([`super::DeviceCaps::subgroups`]).
 
 use super::conv2d::Conv2d;
 use super::conv2d_mm::{product_args, product_uniform, Chunk, MmUniform};
