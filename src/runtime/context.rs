@@ -42,6 +42,9 @@ pub struct AdapterSummary {
     pub driver_info: String,
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
+    /// Smallest and largest subgroup size, when the adapter has subgroup operations (the
+    /// subgroup kernels need at least 8).
+    pub subgroup_sizes: Option<(u32, u32)>,
 }
 
 /// An open GPU: device, queue, limits in force, pipeline cache.
@@ -115,6 +118,10 @@ pub fn list_adapters(opts: &GpuOptions) -> Result<Vec<AdapterSummary>> {
                 driver_info: i.driver_info,
                 limits: a.limits(),
                 features: a.features(),
+                subgroup_sizes: a
+                    .features()
+                    .contains(wgpu::Features::SUBGROUP)
+                    .then_some((i.subgroup_min_size, i.subgroup_max_size)),
             }
         })
         .collect())

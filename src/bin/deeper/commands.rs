@@ -46,6 +46,12 @@ pub fn devices() -> Result<bool> {
             "    max_compute_workgroups/dimension {}",
             thousands(l.max_compute_workgroups_per_dimension as u64)
         );
+        let sg = match a.subgroup_sizes {
+            Some((lo, hi)) if lo >= 8 => format!("{lo}..{hi} (subgroup kernels: yes)"),
+            Some((lo, hi)) => format!("{lo}..{hi} (subgroup kernels: no, they need 8)"),
+            None => "none (subgroup kernels: no)".into(),
+        };
+        println!("    subgroup sizes                   {sg}");
         println!("    features                         {:?}", a.features);
     }
     Ok(true)
