@@ -2,6 +2,8 @@
 //! a failure when `DEEPER_REQUIRE_GPU=1`), and the GPU-vs-CPU check of one op.
 #![allow(dead_code)]
 
+pub mod cases;
+
 use deeper::compare::{compare, Comparison, OP_TOLERANCE};
 use deeper::ops::Op;
 use deeper::runtime::{run_op, Gpu, GpuOptions};

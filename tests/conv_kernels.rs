@@ -1,0 +1,109 @@
+//! The matrix-product and Winograd convolution kernels on the shapes where their own paths
+//! differ: the input used directly as the matrix, im2col column chunks, channel blocks that do
+//! not divide the channels, Winograd tiles and padding, and that forcing a subgroup kernel
+//! really runs it where the device has subgroups (beside every kernel on every shape in
+//! `ops.rs` and `ops_edge.rs`).
+//!
+//! `cargo test --release --test conv_kernels -- --nocapture` prints `max rel L2 <op>: <value>`.
+
+mod common;
+
+use common::cases::{grouped, sh, with_kernel, Cx};
+use common::{gpu, small_binding_gpu};
+use deeper::ops::Activation::Relu;
+use deeper::ops::{Conv2d, ConvKernel};
+
+/// The im2col matrix-product paths (`conv2d_mm` and `conv2d_subgroup`): the input used directly as
+/// the matrix (mm: 1x1, stride 1, no padding, pixels a multiple of 8), im2col in several column
+/// chunks when the scratch buffer is small, groups whose channel count is not a multiple of the
+/// 16/32-channel block, several blocks per group, K not a multiple of 4, one- and
+/// eight-subgroup workgroups (sg), batch > 1.
+#[test]
+fn conv_matrix_product_paths() {
+    let Some(big) = gpu() else { return };
+    let cx = Cx::new(big);
+    let Some(small) = small_binding_gpu(16 * 1024) else {
+        return;
+    };
+    let cx_small = Cx::new(&small);
+    for kernel in [ConvKernel::Mm, ConvKernel::Subgroup] {
+        let mm = |c: Conv2d| with_kernel(&c, kernel);
+        let mut one = Conv2d::new(24, 40, 1, 1, 0);
+        (one.residual, one.activation) = (true, Relu);
+        let residual = [sh(3, 24, 4, 6), sh(3, 40, 4, 6)];
+        cx.check("1x1 input as matrix", &mm(one), &residual, 21);
+        let c7 = mm(Conv2d::new(16, 20, 1, 1, 0));
+        cx.check("1x1, 7x7 pixels", &c7, &[sh(2, 16, 7, 7)], 22);
+        cx.check(
+            "groups 3",
+            &mm(grouped(9, 30, 3, 1, 3)),
+            &[sh(2, 9, 9, 11)],
+            23,
+        );
+        let wide = mm(grouped(10, 140, 3, 1, 2)); // 70 channels per group: 3 sg blocks, K = 45
+        cx.check("groups 2, 70 channels each", &wide, &[sh(2, 10, 9, 7)], 28);
+        let ragged = mm(Conv2d::new(16, 18, 1, 1, 0)); // 12 pixels: a multiple of 4 only
+        cx.check("1x1, ragged columns", &ragged, &[sh(3, 16, 2, 6)], 26);
+        let cccp = mm(Conv2d::new(96, 96, 1, 1, 0)); // NiN's cccp layers: 54x54 = 2916 pixels
+        cx.check("1x1, 54x54", &cccp, &[sh(1, 96, 54, 54)], 27);
+        let dilated = mm(Conv2d::new(5, 17, 3, 2, 2).dilated(2));
+        cx.check("stride 2 dilation 2", &dilated, &[sh(2, 5, 13, 12)], 24);
+        // Scratch capped at 16 KiB: K = 72 → 48 columns per chunk, 400 pixels → 9 chunks.
+        let chunks = mm(Conv2d::new(8, 8, 3, 1, 1));
+        cx_small.check("column chunks", &chunks, &[sh(2, 8, 20, 20)], 25);
+    }
+    cx.max.report();
+    cx_small.max.report();
+}
+
+/// Winograd F(2x2, 3x3): padding 0, 1, 2 and asymmetric, odd output sizes (partial tiles),
+/// batch > 1, a fused residual and activation, channel counts that are not multiples of the
+/// 32-channel block, and tiles in several chunks when the scratch buffers are small.
+#[test]
+fn conv_winograd_paths() {
+    let Some(big) = gpu() else { return };
+    let cx = Cx::new(big);
+    let wino = |c: Conv2d| with_kernel(&c, ConvKernel::Winograd);
+    for (pad, hw, seed) in [(1, (7, 9), 31), (0, (8, 5), 32), (2, (5, 6), 33)] {
+        let c = Conv2d::new(12, 40, 3, 1, pad).with_activation(Relu);
+        cx.check("3x3 stride 1", &wino(c), &[sh(2, 12, hw.0, hw.1)], seed);
+    }
+    let mut asym = Conv2d::new(5, 33, 3, 1, 0);
+    asym.window.h.pad_before = 2; // top 2, bottom 0, left/right 0
+    cx.check("asymmetric padding", &wino(asym), &[sh(1, 5, 6, 7)], 34);
+    let mut res = Conv2d::new(64, 64, 3, 1, 1);
+    (res.residual, res.activation) = (true, Relu);
+    let shapes = [sh(2, 64, 14, 14), sh(2, 64, 14, 14)];
+    cx.check("ResNet basic block conv", &wino(res), &shapes, 35);
+    let Some(small) = small_binding_gpu(16 * 1024) else {
+        return;
+    };
+    let cx_small = Cx::new(&small);
+    let chunks = wino(Conv2d::new(8, 8, 3, 1, 1)); // 32 tiles per chunk, 100 tiles
+    cx_small.check("tile chunks", &chunks, &[sh(2, 8, 20, 20)], 36);
+    cx.max.report();
+    cx_small.max.report();
+}
+
+/// The subgroup and Winograd kernels are what the tests above ran wherever the device has
+/// subgroups of 8 or more (and llvmpipe, where CI runs, has them), not a silent fallback.
+#[test]
+fn subgroup_kernel_is_tested_where_available() {
+    let Some(g) = gpu() else { return };
+    let caps = g.caps();
+    if g.name().contains("llvmpipe") {
+        assert!(caps.subgroups, "llvmpipe offers subgroups of 8: {caps:?}");
+    }
+    for kernel in [ConvKernel::Subgroup, ConvKernel::Winograd] {
+        let forced = Conv2d {
+            kernel,
+            ..Conv2d::new(8, 40, 3, 1, 1)
+        };
+        let want = if caps.subgroups {
+            kernel
+        } else {
+            ConvKernel::Mm
+        };
+        assert_eq!(forced.resolve(&caps), want);
+    }
+}
