@@ -39,7 +39,8 @@ fn max_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
     var m = vec4<f32>(bitcast<f32>(neg_inf_bits));
     var seen = vec4<bool>(false);
     // Uniforms read once (on llvmpipe each read is a gather; nothing hoists them out of loops).
-    let w = vec4<i32>(i32(p.w));
+    let stride = p.w;
+    let w = vec4<i32>(i32(stride));
     let h = i32(p.h);
     let kh = p.kh;
     let kw = p.kw;
@@ -51,7 +52,7 @@ fn max_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
         for (var kx = 0u; kx < kw; kx++) {
             let ix = x0 + vec4<i32>(i32(kx * dw));
             let ok = live & (ix >= vec4<i32>(0)) & (ix < w);
-            let v = taps(base, u32(w.x), iy, ix, ok, m);
+            let v = taps(base, stride, iy, ix, ok, m);
             m = select(m, v, ok & (!seen | (v > m) | (v != v)));
             seen = seen | ok;
         }
@@ -63,7 +64,8 @@ fn max_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
 // inside the image, or by the padded window with count_include_pad).
 fn avg_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
     var s = vec4<f32>(0.0);
-    let w = vec4<i32>(i32(p.w));
+    let stride = p.w;
+    let w = vec4<i32>(i32(stride));
     let h = i32(p.h);
     let kh = p.kh;
     let kw = p.kw;
@@ -73,7 +75,7 @@ fn avg_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
         for (var kx = 0u; kx < kw; kx++) {
             let ix = x0 + vec4<i32>(i32(kx));
             let ok = live & (ix >= vec4<i32>(0)) & (ix < w);
-            s += taps(base, u32(w.x), iy, ix, ok, vec4<f32>(0.0));
+            s += taps(base, stride, iy, ix, ok, vec4<f32>(0.0));
         }
     }
     let ye = min(y0 + i32(p.kh), i32(p.h_end));

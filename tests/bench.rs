@@ -171,13 +171,6 @@ fn autotune_pins_a_kernel_and_caches_it() {
     let mut tuner = Tuner::load();
     let choices = tuner.tune(gpu, &mut tuned, 2).expect("tune");
     assert_eq!(choices.len(), 2, "one choice per distinct layer shape");
-    let all = [
-        ConvKernel::Direct,
-        ConvKernel::Gemm,
-        ConvKernel::Mm,
-        ConvKernel::Subgroup,
-        ConvKernel::Winograd,
-    ];
     let runs_here = |k: ConvKernel| {
         let c = deeper::ops::Conv2d {
             kernel: k,
@@ -185,7 +178,10 @@ fn autotune_pins_a_kernel_and_caches_it() {
         };
         c.resolve(&gpu.caps()) == k
     };
-    let kernels = all.into_iter().filter(|&k| runs_here(k)).count();
+    let kernels = ConvKernel::ALL
+        .into_iter()
+        .filter(|&k| runs_here(k))
+        .count();
     assert!(
         choices.iter().all(|c| c.timings.len() == kernels),
         "{choices:?}"

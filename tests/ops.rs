@@ -118,13 +118,8 @@ fn conv2d_every_kernel_matches_cpu() {
         let inputs: Vec<&Tensor> = if c.residual { vec![&x, &r] } else { vec![&x] };
         let params = random_params(&op, &mut rng);
         let want = cpu_ref(&op, &inputs, &params);
-        for (kernel, name) in [
-            (ConvKernel::Direct, "conv2d_direct"),
-            (ConvKernel::Gemm, "conv2d_gemm"),
-            (ConvKernel::Mm, "conv2d_mm"),
-            (ConvKernel::Subgroup, "conv2d_subgroup"),
-            (ConvKernel::Winograd, "conv2d_winograd"),
-        ] {
+        for kernel in ConvKernel::ALL {
+            let name = &format!("conv2d_{kernel:?}").to_lowercase();
             let op = Op::Conv2d(Conv2d {
                 kernel,
                 ..conv.clone()

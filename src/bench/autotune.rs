@@ -18,14 +18,6 @@ use crate::tensor::{Rng, Tensor};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-const CANDIDATES: [ConvKernel; 5] = [
-    ConvKernel::Winograd,
-    ConvKernel::Subgroup,
-    ConvKernel::Mm,
-    ConvKernel::Gemm,
-    ConvKernel::Direct,
-];
-
 /// One tuned layer shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Choice {
@@ -42,7 +34,9 @@ pub struct Tuner {
 }
 
 fn kernel_from(name: &str) -> Option<ConvKernel> {
-    CANDIDATES.into_iter().find(|k| format!("{k:?}") == name)
+    ConvKernel::ALL
+        .into_iter()
+        .find(|k| format!("{k:?}") == name)
 }
 
 /// Part of every cache key; bump it when kernels are added or changed, so old choices are
@@ -118,7 +112,7 @@ impl Tuner {
             });
         }
         let mut timings: Vec<(ConvKernel, f64)> = Vec::new();
-        for kernel in CANDIDATES {
+        for kernel in ConvKernel::ALL {
             let forced = Conv2d {
                 kernel,
                 residual: false,

@@ -46,6 +46,18 @@ pub enum ConvKernel {
     Winograd,
 }
 
+impl ConvKernel {
+    /// Every concrete kernel (all but `Auto`), the usually fastest first: the autotuner's
+    /// candidates in the order it times them, and what the tests run on every shape.
+    pub const ALL: [ConvKernel; 5] = [
+        ConvKernel::Winograd,
+        ConvKernel::Subgroup,
+        ConvKernel::Mm,
+        ConvKernel::Gemm,
+        ConvKernel::Direct,
+    ];
+}
+
 /// Parameters of a convolution.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conv2d {

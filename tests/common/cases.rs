@@ -48,14 +48,7 @@ impl<'a> Cx<'a> {
 
     /// [`Cx::check`] with every conv kernel.
     pub fn check_conv(&self, case: &str, conv: &Conv2d, shapes: &[Shape], seed: u64) {
-        let kernels = [
-            ConvKernel::Direct,
-            ConvKernel::Gemm,
-            ConvKernel::Mm,
-            ConvKernel::Subgroup,
-            ConvKernel::Winograd,
-        ];
-        for op in kernels.map(|k| with_kernel(conv, k)) {
+        for op in ConvKernel::ALL.map(|k| with_kernel(conv, k)) {
             self.check(case, &op, shapes, seed);
         }
     }
