@@ -195,9 +195,15 @@ fn im2col(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk) -> Dispatch {
     }
 }
 
-/// The uniform of a product over `chunk` (both product kernels read the same struct; the
-/// weight block index `w_block0` is in this kernel's 16-channel blocks).
-pub fn product_uniform(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk, direct: bool) -> MmUniform {
+/// The uniform of a product over `chunk` (both product kernels read the same struct), for a
+/// weight repacked into blocks of `block` output channels per group.
+pub fn product_uniform(
+    c: &Conv2d,
+    ctx: &LaunchCtx,
+    ch: Chunk,
+    direct: bool,
+    block: usize,
+) -> MmUniform {
     let (x, o, u) = (ctx.inputs[0], ctx.output, |v: usize| v as u32);
     let (k, cout_g, pixels) = (c.kdim(), c.out_channels / c.groups, o.h * o.w);
     let b_base = if direct {
@@ -211,7 +217,7 @@ pub fn product_uniform(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk, direct: bool) -> 
         cols: u(ch.cols),
         b_base: u(b_base),
         b_stride4: u(if direct { pixels / 4 } else { ch.cols / 4 }),
-        w_block0: u(ch.g * blocks_per_group(c)),
+        w_block0: u(ch.g * (c.out_channels / c.groups).div_ceil(block)),
         oc_base: u(ch.g * cout_g),
         row_base: u(ch.g * cout_g),
         n: u(ch.n),
@@ -258,7 +264,7 @@ pub fn product_args(c: &Conv2d, direct: bool, rows: usize) -> Vec<Arg> {
 }
 
 fn product(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk, direct: bool) -> Dispatch {
-    let uniform = product_uniform(c, ctx, ch, direct);
+    let uniform = product_uniform(c, ctx, ch, direct, BLOCK);
     let rows = c.groups * blocks_per_group(c) * BLOCK;
     Dispatch {
         shader: &MM,

@@ -75,22 +75,21 @@ pub fn weight_rows(c: &Conv2d) -> usize {
 
 /// The product dispatch for one image, group and column chunk.
 pub fn product(c: &Conv2d, ctx: &LaunchCtx, chunk: Chunk, direct: bool) -> Dispatch {
-    let uniform = product_uniform(c, ctx, chunk, direct);
+    let uniform = product_uniform(c, ctx, chunk, direct, BLOCK);
     let args = product_args(c, direct, weight_rows(c));
-    dispatch(c, uniform, chunk.g, !direct, args, chunk.cols)
+    dispatch(c, uniform, !direct, args, chunk.cols)
 }
 
-/// The product over `cols` columns for group `g` with `uniform` (whose B address fields the
-/// caller set) and bindings `args`: picks the workgroup size and the grid.
+/// The product over `cols` columns with `uniform` (from [`product_uniform`] with this
+/// kernel's `BLOCK`; B's address fields as the caller needs them) and bindings `args`: picks
+/// the shader variant, the workgroup size and the grid.
 pub fn dispatch(
     c: &Conv2d,
     mut uniform: MmUniform,
-    g: usize,
     col_major: bool,
     args: Vec<Arg>,
     cols: usize,
 ) -> Dispatch {
-    uniform.w_block0 = (g * blocks_per_group(c)) as u32;
     uniform.b_col_major = u32::from(col_major);
     let col4 = cols / 4;
     let wg = workgroup_size(col4);

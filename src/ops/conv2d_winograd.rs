@@ -219,7 +219,7 @@ fn product(c: &Conv2d, xi: usize, tc: usize) -> Dispatch {
         p0: 0,
         cols: tc,
     };
-    let mut uniform = product_uniform(&pc, &ctx, chunk, false);
+    let mut uniform = product_uniform(&pc, &ctx, chunk, false, sg::BLOCK);
     uniform.b_base = (xi * c.in_channels * tc / 4) as u32;
     let args = vec![
         Arg::Scratch(0),
@@ -231,7 +231,7 @@ fn product(c: &Conv2d, xi: usize, tc: usize) -> Dispatch {
         Arg::Dummy,
         Arg::Scratch(1),
     ];
-    sg::dispatch(&pc, uniform, xi, true, args, tc)
+    sg::dispatch(&pc, uniform, true, args, tc)
 }
 
 fn output(c: &Conv2d, ctx: &LaunchCtx, n: usize, t0: usize, tc: usize) -> Dispatch {
