@@ -3,9 +3,8 @@
 // window falls in the padding or past the last pixel. An invocation fills one vec4 column
 // group (4 neighbouring pixels) for a run of RUN consecutive rows, so the divisions that locate
 // its pixels and its first row are paid once per run (on llvmpipe they are per-lane scalar
-// divisions), and the rest of the run steps (kx, ky, ci) incrementally. Layouts: [K][cols/4]
-// vec4 for conv2d_mm, or, with col_major, [cols/4][K] vec4 for conv2d_subgroup, so that each
-// invocation there streams through contiguous memory (and the runs here are contiguous too).
+// divisions), and the rest of the run steps (kx, ky, ci) incrementally. Layout: [K][cols/4]
+// vec4 (conv2d_mm's B). (conv2d_subgroup gathers the same rows inside its product instead.)
 //
 // Bindings: 0 x [N, cin, H, W] · 1 out: scratch (vec4) · 2 params
 // Grid: ceil(cols/4 · ceil(K/RUN) / 64) workgroups, folded to 2-D by the runtime.
@@ -17,7 +16,7 @@ struct Params {
     kh: u32, kw: u32, sh: u32, sw: u32,
     ph: u32, pw: u32, dh: u32, dw: u32,
     cin_per_group: u32, n: u32, g: u32, p0: u32,
-    cols: u32, kdim: u32, pixels: u32, col_major: u32,
+    cols: u32, kdim: u32, pixels: u32, _pad0: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -61,7 +60,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let dw = p.dw;
     let hw = p.h * p.w;
     let kdim = p.kdim;
-    let col_major = p.col_major != 0u;
     let zero = vec4<i32>(0);
     let end = min(k0 + RUN, kdim);
     for (var k = k0; k < end; k++) {
@@ -72,7 +70,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var j = 0u; j < 4u; j++) {
             if (inside[j]) { v[j] = x[plane + u32(iy[j] * w + ix[j])]; }
         }
-        out[select(k * quads + c4, c4 * kdim + k, col_major)] = v;
+        out[k * quads + c4] = v;
         kx += 1u;
         if (kx == kw) {
             kx = 0u;

@@ -1,6 +1,6 @@
 //! The matrix-product and Winograd convolution kernels on the shapes where their own paths
-//! differ: the input used directly as the matrix, im2col column chunks, channel blocks that do
-//! not divide the channels, Winograd tiles and padding, and that forcing a subgroup kernel
+//! differ: the input used directly as the matrix, im2col column chunks, the subgroup kernel's
+//! implicit im2col, channel blocks that do not divide the channels, Winograd tiles and padding, and that forcing a subgroup kernel
 //! really runs it where the device has subgroups (beside every kernel on every shape in
 //! `ops.rs` and `ops_edge.rs`).
 //!
@@ -54,6 +54,38 @@ fn conv_matrix_product_paths() {
     }
     cx.max.report();
     cx_small.max.report();
+}
+
+/// The subgroup kernel's implicit im2col (`_window` shaders): B's rows gathered from the input
+/// with asymmetric padding, a big stride and kernel, 1x1 with stride 2, a fused residual on a
+/// plane that is not a multiple of 4 pixels (lanes past the last pixel) and on one that is
+/// (vec4 epilogue), grouped with K not a multiple of 4.
+#[test]
+fn conv_subgroup_window_paths() {
+    let Some(big) = gpu() else { return };
+    let cx = Cx::new(big);
+    let sg = |c: Conv2d| with_kernel(&c, ConvKernel::Subgroup);
+    let mut asym = Conv2d::new(6, 40, 5, 1, 0);
+    asym.window.h.pad_before = 3; // top 3, bottom 0; left 0, right 1
+    asym.window.w.pad_after = 1;
+    cx.check("asymmetric padding", &sg(asym), &[sh(2, 6, 9, 8)], 41);
+    let alex = Conv2d::new(3, 36, 11, 4, 2); // AlexNet conv1's window on 39x39: 8x8 outputs
+    cx.check("11x11 stride 4", &sg(alex), &[sh(2, 3, 39, 39)], 42);
+    let strided = Conv2d::new(20, 33, 1, 2, 0); // ResNet downsample 1x1/2
+    cx.check("1x1 stride 2", &sg(strided), &[sh(2, 20, 11, 10)], 43);
+    for (hw, seed) in [((7, 9), 44), ((8, 6), 45)] {
+        let mut res = Conv2d::new(17, 34, 3, 1, 1);
+        (res.residual, res.activation) = (true, Relu);
+        let shapes = [sh(2, 17, hw.0, hw.1), sh(2, 34, hw.0, hw.1)];
+        cx.check("3x3 residual", &sg(res), &shapes, seed);
+    }
+    cx.check(
+        "groups 2, K = 45",
+        &sg(grouped(10, 64, 3, 1, 2)),
+        &[sh(3, 10, 6, 5)],
+        46,
+    );
+    cx.max.report();
 }
 
 /// Winograd F(2x2, 3x3): padding 0, 1, 2 and asymmetric, odd output sizes (partial tiles),

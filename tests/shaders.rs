@@ -4,7 +4,7 @@
 //! field offsets of its Rust mirror (a mismatch would silently feed a kernel the wrong shape);
 //! and each shader declares `Shader::storage_bindings` storage buffers numbered 0.., of which
 //! only the last (the output) is writable, then the uniform, as the runtime's bind-group layout
-//! assumes; and the generated `conv2d_subgroup.wgsl` is current.
+//! assumes; and the generated `conv2d_subgroup*.wgsl` are current.
 
 use deeper::bench::peak::{CopyUniform, FmaUniform};
 use deeper::ops::adaptive_avg_pool2d::AdaptiveUniform;
@@ -13,6 +13,7 @@ use deeper::ops::batch_norm::BatchNormUniform;
 use deeper::ops::concat::ConcatUniform;
 use deeper::ops::conv2d::ConvUniform;
 use deeper::ops::conv2d_mm::{Im2colUniform, MmUniform};
+use deeper::ops::conv2d_subgroup::WindowUniform;
 use deeper::ops::conv2d_winograd::{InputUniform, OutputUniform};
 use deeper::ops::linear::LinearUniform;
 use deeper::ops::lrn::LrnUniform;
@@ -43,7 +44,32 @@ macro_rules! mirror {
     };
 }
 
-/// The Rust mirror of `struct Params` for each shader file.
+fn mm_mirror() -> Mirror {
+    mirror!(MmUniform =>
+        rows, kdim, cols, b_base, b_stride4, w_block0, oc_base, row_base, n, p0, pixels,
+        has_bias, act, has_residual, res_c, out_c_total, out_c_offset, b_col_major, _pad1, _pad2)
+}
+
+fn im2col_mirror() -> Mirror {
+    mirror!(Im2colUniform =>
+        cin, h, w, ow, kh, kw, sh, sw, ph, pw, dh, dw, cin_per_group, n, g, p0,
+        cols, kdim, pixels, _pad0)
+}
+
+/// The Rust mirrors of each shader file's uniform structs: `struct Params`, and the structs
+/// it nests, by WGSL name.
+fn mirrors_for(shader: &str) -> Option<Vec<(&'static str, Mirror)>> {
+    if shader.starts_with("conv2d_subgroup_window") {
+        return Some(vec![
+            ("Params", mirror!(WindowUniform => mm, win)),
+            ("Product", mm_mirror()),
+            ("Window", im2col_mirror()),
+        ]);
+    }
+    Some(vec![("Params", mirror_for(shader)?)])
+}
+
+/// The Rust mirror of `struct Params` for each shader file with a flat one.
 fn mirror_for(shader: &str) -> Option<Mirror> {
     Some(match shader {
         "conv2d_direct" | "conv2d_gemm" => mirror!(ConvUniform =>
@@ -62,12 +88,8 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
             n, c, plane, act, out_c_total, out_c_offset, _pad0, _pad1),
         "add" => mirror!(AddUniform =>
             n, c, plane, act, out_c_total, out_c_offset, _pad0, _pad1),
-        "im2col" => mirror!(Im2colUniform =>
-            cin, h, w, ow, kh, kw, sh, sw, ph, pw, dh, dw, cin_per_group, n, g, p0,
-            cols, kdim, pixels, col_major),
-        "conv2d_mm" | "conv2d_subgroup" | "conv2d_subgroup_v4" => mirror!(MmUniform =>
-            rows, kdim, cols, b_base, b_stride4, w_block0, oc_base, row_base, n, p0, pixels,
-            has_bias, act, has_residual, res_c, out_c_total, out_c_offset, b_col_major, _pad1, _pad2),
+        "im2col" => im2col_mirror(),
+        "conv2d_mm" | "conv2d_subgroup" | "conv2d_subgroup_v4" => mm_mirror(),
         "winograd_input" => mirror!(InputUniform =>
             cin, h, w, tw, tiles, t0, tc, n, pt, pl, _pad0, _pad1),
         "winograd_output" => mirror!(OutputUniform =>
@@ -173,47 +195,59 @@ fn shader_files_match_op_all_shaders() {
 fn params_struct_matches_rust_mirror() {
     for (name, src) in shader_files() {
         let m = module(&name, &src);
-        let mirror = mirror_for(&name).unwrap_or_else(|| {
+        let mirrors = mirrors_for(&name).unwrap_or_else(|| {
             panic!("{name}.wgsl: add its uniform's Rust mirror to mirror_for()")
         });
-        let (members, span) = m
-            .types
-            .iter()
-            .find_map(|(_, t)| match (&t.name, &t.inner) {
-                (Some(n), TypeInner::Struct { members, span }) if n == "Params" => {
-                    Some((members, *span))
-                }
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("{name}.wgsl has no `struct Params`"));
-        let wgsl: Vec<(String, usize)> = members
-            .iter()
-            .map(|mb| (mb.name.clone().unwrap_or_default(), mb.offset as usize))
-            .collect();
-        let rust: Vec<(String, usize)> = mirror
-            .fields
-            .iter()
-            .map(|(f, o)| (f.to_string(), *o))
-            .collect();
-        assert_eq!(
-            wgsl, rust,
-            "{name}.wgsl `Params` fields (name, offset) differ from {}",
-            mirror.rust
-        );
-        assert_eq!(
-            span as usize, mirror.size,
-            "{name}.wgsl `Params` is {span} bytes, {} is {}",
-            mirror.rust, mirror.size
-        );
-        // Every member is a 4-byte scalar: the Rust mirror uses only u32/f32.
-        for mb in members {
-            let ok = matches!(
-                m.types[mb.ty].inner,
-                TypeInner::Scalar(s) if s.width == 4
-                    && matches!(s.kind, naga::ScalarKind::Uint | naga::ScalarKind::Float)
-            );
-            assert!(ok, "{name}.wgsl Params.{:?} is not a u32/f32", mb.name);
+        let nested: Vec<&str> = mirrors.iter().skip(1).map(|(s, _)| *s).collect();
+        for (wgsl_name, mirror) in &mirrors {
+            check_struct(&m, &name, wgsl_name, mirror, &nested);
         }
+    }
+}
+
+/// `struct wgsl_name` of shader `name` has the field names, offsets and size of `mirror`, and
+/// every member is a 4-byte scalar (the Rust mirrors use only u32/f32) or one of the `nested`
+/// structs.
+fn check_struct(m: &naga::Module, name: &str, wgsl_name: &str, mirror: &Mirror, nested: &[&str]) {
+    let (members, span) = m
+        .types
+        .iter()
+        .find_map(|(_, t)| match (&t.name, &t.inner) {
+            (Some(n), TypeInner::Struct { members, span }) if n == wgsl_name => {
+                Some((members, *span))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{name}.wgsl has no `struct {wgsl_name}`"));
+    let wgsl: Vec<(String, usize)> = members
+        .iter()
+        .map(|mb| (mb.name.clone().unwrap_or_default(), mb.offset as usize))
+        .collect();
+    let rust: Vec<(String, usize)> = mirror
+        .fields
+        .iter()
+        .map(|(f, o)| (f.to_string(), *o))
+        .collect();
+    assert_eq!(
+        wgsl, rust,
+        "{name}.wgsl `{wgsl_name}` fields (name, offset) differ from {}",
+        mirror.rust
+    );
+    assert_eq!(
+        span as usize, mirror.size,
+        "{name}.wgsl `{wgsl_name}` is {span} bytes, {} is {}",
+        mirror.rust, mirror.size
+    );
+    for mb in members {
+        let ty = &m.types[mb.ty];
+        let ok = match &ty.inner {
+            TypeInner::Scalar(s) => {
+                s.width == 4 && matches!(s.kind, naga::ScalarKind::Uint | naga::ScalarKind::Float)
+            }
+            TypeInner::Struct { .. } => ty.name.as_deref().is_some_and(|n| nested.contains(&n)),
+            _ => false,
+        };
+        assert!(ok, "{name}.wgsl {wgsl_name}.{:?} is not a u32/f32", mb.name);
     }
 }
 
@@ -270,7 +304,7 @@ fn storage_bindings_match_shader_descriptor() {
     }
 }
 
-/// `conv2d_subgroup.wgsl` and `conv2d_subgroup_v4.wgsl` are what their generator writes for
+/// The four `conv2d_subgroup*.wgsl` files are what their generator writes for
 /// the register block the Rust side assumes (`COLS4`, `BLOCK`, `UNROLL`): an edit of either
 /// side alone fails here.
 #[test]
@@ -292,7 +326,12 @@ fn generated_subgroup_shader_is_current() {
         .status()
         .expect("python3 runs the shader generator");
     assert!(status.success(), "generator failed");
-    for name in ["conv2d_subgroup.wgsl", "conv2d_subgroup_v4.wgsl"] {
+    for name in [
+        "conv2d_subgroup.wgsl",
+        "conv2d_subgroup_v4.wgsl",
+        "conv2d_subgroup_window.wgsl",
+        "conv2d_subgroup_window_v4.wgsl",
+    ] {
         let generated = std::fs::read_to_string(out.join(name)).expect("generated shader");
         let committed = std::fs::read_to_string(shader_dir().join(name)).expect("committed");
         assert!(

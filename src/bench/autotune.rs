@@ -41,7 +41,7 @@ fn kernel_from(name: &str) -> Option<ConvKernel> {
 
 /// Part of every cache key; bump it when kernels are added or changed, so old choices are
 /// tuned again instead of reused.
-const KERNEL_SET: &str = "kernels 4";
+const KERNEL_SET: &str = "kernels 5";
 
 /// The cache key of a convolution on input `x` (batch included) on `gpu`.
 fn key(gpu: &Gpu, c: &Conv2d, x: Shape) -> String {

@@ -8,9 +8,10 @@
 //!
 //! Five kernels: `conv2d_direct` (one invocation per output, for small, odd or grouped layers),
 //! `conv2d_gemm` (implicit GEMM over `C_out × (N·OH·OW) × (C_in/g·kH·kW)` with workgroup
-//! tiles), the im2col + register-blocked product of [`super::conv2d_mm`], its variant with
-//! weights shared by subgroup broadcasts, [`super::conv2d_subgroup`], and Winograd F(2x2, 3x3)
-//! on top of that product, [`super::conv2d_winograd`]. [`Conv2d::resolve`] turns
+//! tiles), the im2col + register-blocked product of [`super::conv2d_mm`], a product with
+//! weights shared by subgroup broadcasts that gathers the im2col rows itself,
+//! [`super::conv2d_subgroup`], and Winograd F(2x2, 3x3) on top of that product,
+//! [`super::conv2d_winograd`]. [`Conv2d::resolve`] turns
 //! [`ConvKernel::Auto`] into one of them for a given device; tests force each.
 
 use super::conv2d_winograd;
@@ -38,7 +39,7 @@ pub enum ConvKernel {
     Gemm,
     /// im2col + register-blocked matrix product ([`super::conv2d_mm`]).
     Mm,
-    /// im2col + matrix product with weights shared by subgroup broadcasts
+    /// Implicit-im2col matrix product with weights shared by subgroup broadcasts
     /// ([`super::conv2d_subgroup`]); needs subgroups of at least 8 invocations.
     Subgroup,
     /// Winograd F(2x2, 3x3) ([`super::conv2d_winograd`]): 3x3, stride 1, dilation 1, one group;
@@ -271,9 +272,8 @@ impl Conv2d {
         let im2col_fits = (k * 8 * 4) as u64 <= caps.max_binding;
         let repacked = (self.groups * cout_g.next_multiple_of(16) * k * 4) as u64;
         let mm_fits = im2col_fits && repacked <= caps.max_binding;
-        let sg_fits = caps.subgroups
-            && im2col_fits
-            && super::conv2d_subgroup::repacked_bytes(self) <= caps.max_binding;
+        let sg_fits =
+            caps.subgroups && super::conv2d_subgroup::repacked_bytes(self) <= caps.max_binding;
         let big = cout_g >= 16 && k >= 16;
         let winograd = conv2d_winograd::applies(self) && conv2d_winograd::fits(self, caps);
         match self.kernel {
@@ -312,26 +312,21 @@ impl Conv2d {
         v
     }
 
-    /// Whether the (resolved) kernel is one of the im2col matrix products.
-    pub fn is_matrix_product(&self) -> bool {
-        matches!(self.kernel, ConvKernel::Mm | ConvKernel::Subgroup)
-    }
-
     /// f32 elements of the two scratch buffers the (resolved) kernel would like for `out`.
     pub fn scratch_elems(&self, out: Shape) -> [usize; 2] {
         match self.kernel {
             ConvKernel::Winograd => conv2d_winograd::scratch_elems(self, out),
-            _ if self.is_matrix_product() => super::conv2d_mm::scratch_elems(self, out),
+            ConvKernel::Mm => super::conv2d_mm::scratch_elems(self, out),
             _ => [0, 0],
         }
     }
 
     pub(super) fn dispatches(&self, ctx: &LaunchCtx) -> Vec<Dispatch> {
-        if self.kernel == ConvKernel::Winograd {
-            return conv2d_winograd::dispatches(self, ctx);
-        }
-        if self.is_matrix_product() {
-            return super::conv2d_mm::dispatches(self, ctx);
+        match self.kernel {
+            ConvKernel::Winograd => return conv2d_winograd::dispatches(self, ctx),
+            ConvKernel::Mm => return super::conv2d_mm::dispatches(self, ctx),
+            ConvKernel::Subgroup => return super::conv2d_subgroup::dispatches(self, ctx),
+            _ => {}
         }
         ctx.row_chunks(self.out_channels)
             .into_iter()

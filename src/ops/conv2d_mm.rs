@@ -9,7 +9,7 @@
 //! Columns are processed in chunks that fit the scratch buffer the runtime provides. The chunk
 //! loop, im2col and the product's uniform and bindings are shared with [`super::conv2d_subgroup`].
 
-use super::conv2d::{Conv2d, ConvKernel};
+use super::conv2d::Conv2d;
 use super::launch::{groups_for, Arg, Dispatch, LaunchCtx};
 use crate::shader;
 use crate::shape::Shape;
@@ -48,8 +48,7 @@ pub struct Im2colUniform {
     pub cols: u32,
     pub kdim: u32,
     pub pixels: u32,
-    /// 1: `[cols/4][K]` vec4 (for `conv2d_subgroup`); 0: `[K][cols/4]`.
-    pub col_major: u32,
+    pub _pad0: u32,
 }
 
 /// Uniform of `conv2d_mm.wgsl` and `conv2d_subgroup.wgsl`.
@@ -131,8 +130,7 @@ pub struct Chunk {
     pub cols: usize,
 }
 
-/// The dispatches for one batch chunk: per image and group, im2col chunks and products (by
-/// this file's kernel or, for `ConvKernel::Subgroup`, by [`super::conv2d_subgroup`]).
+/// The dispatches for one batch chunk: per image and group, im2col chunks and products.
 pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
     let o = ctx.output;
     let (k, pixels) = (c.kdim(), o.h * o.w);
@@ -152,10 +150,7 @@ pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
                 if !direct {
                     v.push(im2col(c, ctx, chunk));
                 }
-                v.push(match c.kernel {
-                    ConvKernel::Subgroup => super::conv2d_subgroup::product(c, ctx, chunk, direct),
-                    _ => product(c, ctx, chunk, direct),
-                });
+                v.push(product(c, ctx, chunk, direct));
             }
         }
     }
@@ -163,8 +158,20 @@ pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
 }
 
 fn im2col(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk) -> Dispatch {
+    Dispatch {
+        shader: &IM2COL,
+        overrides: Vec::new(),
+        args: vec![Arg::Input(0), Arg::Scratch(0)],
+        uniform: bytemuck::bytes_of(&im2col_uniform(c, ctx, ch)).to_vec(),
+        workgroups: groups_for(c.kdim().div_ceil(IM2COL_RUN) * ch.cols / 4, 64),
+    }
+}
+
+/// The convolution geometry of `ch` (im2col's uniform; also the subgroup kernel's implicit
+/// im2col).
+pub fn im2col_uniform(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk) -> Im2colUniform {
     let (x, o, w, u) = (ctx.inputs[0], ctx.output, c.window, |v: usize| v as u32);
-    let uniform = Im2colUniform {
+    Im2colUniform {
         cin: u(x.c),
         h: u(x.h),
         w: u(x.w),
@@ -184,14 +191,7 @@ fn im2col(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk) -> Dispatch {
         cols: u(ch.cols),
         kdim: u(c.kdim()),
         pixels: u(o.h * o.w),
-        col_major: u(usize::from(c.kernel == ConvKernel::Subgroup)),
-    };
-    Dispatch {
-        shader: &IM2COL,
-        overrides: Vec::new(),
-        args: vec![Arg::Input(0), Arg::Scratch(0)],
-        uniform: bytemuck::bytes_of(&uniform).to_vec(),
-        workgroups: groups_for(c.kdim().div_ceil(IM2COL_RUN) * ch.cols / 4, 64),
+        _pad0: 0,
     }
 }
 

@@ -1,18 +1,24 @@
-//! The subgroup-broadcast matrix product of [`Conv2d`] (`ConvKernel::Subgroup`): the same
-//! im2col matrix and fused epilogue as [`super::conv2d_mm`], multiplied by `conv2d_subgroup.wgsl`,
-//! in which the lanes of a subgroup load 8 channels' weights once and share them with
-//! `subgroupBroadcast` instead of every invocation loading every weight. Each invocation keeps
-//! 32 channels × 4 pixels in registers. Weights are repacked once at load into 32-channel
-//! blocks of `[ceil(K/4)][4 groups][8 lanes]` vec4 (4 consecutive k of one channel).
+//! The subgroup-broadcast matrix product of [`Conv2d`] (`ConvKernel::Subgroup`): the product
+//! of the weights and the im2col matrix B of [`super::conv2d_mm`], with the same fused
+//! epilogue, by `conv2d_subgroup.wgsl`, in which the lanes of a subgroup load 8 channels'
+//! weights once and share them with `subgroupBroadcast` instead of every invocation loading
+//! every weight. Each invocation keeps 32 channels × 4 pixels in registers. Weights are
+//! repacked once at load into 32-channel blocks of `[ceil(K/4)][4 groups][8 lanes]` vec4
+//! (4 consecutive k of one channel).
 //!
-//! On llvmpipe, where every storage-buffer load is a loop over the 8 SIMD lanes, this reaches
-//! 2–3x the throughput of `conv2d_mm` on the big layers. Where output planes are a multiple of
-//! 4 pixels, the `conv2d_subgroup_v4.wgsl` variant (same generator) reads the residual and
-//! writes the output as vec4. Runs only where the device has subgroups of at least 8
-//! invocations ([`super::DeviceCaps::subgroups`]).
+//! B is never written out: 1x1 stride-1 layers read the input as the matrix, and the others
+//! run the `_window` variant, which gathers B's rows from the input inside the product
+//! (implicit im2col: no scratch, no im2col pass, which took 12–50% of a layer on llvmpipe).
+//! Where output planes are a multiple of 4 pixels, the `_v4` variants read the residual and
+//! write the output as vec4. On llvmpipe, where every storage-buffer load is a loop over the 8
+//! SIMD lanes, this reaches 2–3x the throughput of `conv2d_mm` on the big layers. All four
+//! shaders come from scripts/gen_conv2d_subgroup.py. Runs only where the device has subgroups
+//! of at least 8 invocations ([`super::DeviceCaps::subgroups`]).
 
 use super::conv2d::Conv2d;
-use super::conv2d_mm::{product_args, product_uniform, Chunk, MmUniform};
+use super::conv2d_mm::{
+    im2col_uniform, input_is_matrix, product_args, product_uniform, Chunk, Im2colUniform, MmUniform,
+};
 use super::launch::{groups_for, Arg, Dispatch, LaunchCtx};
 use crate::shader;
 use crate::shape::Shape;
@@ -20,6 +26,25 @@ use crate::tensor::Tensor;
 
 shader!(SHADER, "conv2d_subgroup", 5);
 shader!(SHADER_V4, "conv2d_subgroup_v4", 5);
+shader!(WINDOW, "conv2d_subgroup_window", 5);
+shader!(WINDOW_V4, "conv2d_subgroup_window_v4", 5);
+
+/// Uniform of the `_window` shaders: the product's, then the convolution geometry.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct WindowUniform {
+    pub mm: MmUniform,
+    pub win: Im2colUniform,
+}
+
+/// Where the product reads B.
+#[derive(Clone, Copy, Debug)]
+pub enum Source {
+    /// A matrix in the B binding: `[cols/4][K]` vec4 if `col_major`, else `[K][cols]`.
+    Matrix { col_major: bool },
+    /// Rows gathered from the input (binding 0) with this geometry.
+    Window(Im2colUniform),
+}
 
 /// Output channels per block (groups of 8 lanes); `--groups` of the shader generator × 8.
 pub const BLOCK: usize = 32;
@@ -73,34 +98,66 @@ pub fn weight_rows(c: &Conv2d) -> usize {
     c.groups * blocks_per_group(c) * BLOCK
 }
 
-/// The product dispatch for one image, group and column chunk.
-pub fn product(c: &Conv2d, ctx: &LaunchCtx, chunk: Chunk, direct: bool) -> Dispatch {
-    let uniform = product_uniform(c, ctx, chunk, direct, BLOCK);
-    let args = product_args(c, direct, weight_rows(c));
-    dispatch(c, uniform, !direct, args, chunk.cols)
+/// The dispatches for one batch chunk: one product per image and group over all its pixels,
+/// reading the input as B (1x1 stride 1) or gathering B's rows from it.
+pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
+    let o = ctx.output;
+    let direct = input_is_matrix(c, o);
+    let cols = (o.h * o.w).next_multiple_of(4);
+    let mut v = Vec::new();
+    for n in 0..o.n {
+        for g in 0..c.groups {
+            let chunk = Chunk { n, g, p0: 0, cols };
+            let uniform = product_uniform(c, ctx, chunk, true, BLOCK);
+            let source = if direct {
+                Source::Matrix { col_major: false }
+            } else {
+                Source::Window(im2col_uniform(c, ctx, chunk))
+            };
+            v.push(dispatch(
+                c,
+                uniform,
+                source,
+                product_args(c, true, weight_rows(c)),
+                cols,
+            ));
+        }
+    }
+    v
 }
 
 /// The product over `cols` columns with `uniform` (from [`product_uniform`] with this
-/// kernel's `BLOCK`; B's address fields as the caller needs them) and bindings `args`: picks
-/// the shader variant, the workgroup size and the grid.
+/// kernel's `BLOCK`; B's address fields as the caller needs them), B from `source` and
+/// bindings `args`: picks the shader variant, the workgroup size and the grid.
 pub fn dispatch(
     c: &Conv2d,
     mut uniform: MmUniform,
-    col_major: bool,
+    source: Source,
     args: Vec<Arg>,
     cols: usize,
 ) -> Dispatch {
-    uniform.b_col_major = u32::from(col_major);
     let col4 = cols / 4;
     let wg = workgroup_size(col4);
     // Planes of a multiple of 4 pixels: every vec4 of 4 pixels is aligned, so the epilogue
     // reads and writes vec4 (a quarter of the per-lane store loops).
     let vec4_out = uniform.pixels.is_multiple_of(4);
+    let (shader, bytes) = match source {
+        Source::Matrix { col_major } => {
+            uniform.b_col_major = u32::from(col_major);
+            let shader = if vec4_out { &SHADER_V4 } else { &SHADER };
+            (shader, bytemuck::bytes_of(&uniform).to_vec())
+        }
+        Source::Window(win) => {
+            let shader = if vec4_out { &WINDOW_V4 } else { &WINDOW };
+            let both = WindowUniform { mm: uniform, win };
+            (shader, bytemuck::bytes_of(&both).to_vec())
+        }
+    };
     Dispatch {
-        shader: if vec4_out { &SHADER_V4 } else { &SHADER },
+        shader,
         overrides: vec![("WG", wg as u32)],
         args,
-        uniform: bytemuck::bytes_of(&uniform).to_vec(),
+        uniform: bytes,
         workgroups: groups_for(blocks_per_group(c) * col4.div_ceil(wg * COLS4), 1),
     }
 }

@@ -231,7 +231,13 @@ fn product(c: &Conv2d, xi: usize, tc: usize) -> Dispatch {
         Arg::Dummy,
         Arg::Scratch(1),
     ];
-    sg::dispatch(&pc, uniform, true, args, tc)
+    sg::dispatch(
+        &pc,
+        uniform,
+        sg::Source::Matrix { col_major: true },
+        args,
+        tc,
+    )
 }
 
 fn output(c: &Conv2d, ctx: &LaunchCtx, n: usize, t0: usize, tc: usize) -> Dispatch {

@@ -229,6 +229,8 @@ impl Op {
             &conv2d_mm::MM,
             &conv2d_subgroup::SHADER,
             &conv2d_subgroup::SHADER_V4,
+            &conv2d_subgroup::WINDOW,
+            &conv2d_subgroup::WINDOW_V4,
             &conv2d_winograd::INPUT,
             &conv2d_winograd::OUTPUT,
             &pool2d::SHADER,
