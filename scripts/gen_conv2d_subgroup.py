@@ -32,8 +32,9 @@ HEADER = """// {name}: convolution as a matrix product on one image and one grou
 {bdoc}//           1 weight [blocks][ceil(K/4)][{g} groups][8 lanes] vec4 (k = 4·k4 .. 4·k4+3 of
 //             channel block·{ch} + group·8 + lane; zero past K and C_out) · 2 bias [cout]
 //           3 residual [N, res_c, OH, OW] · 4 out [N, out_c_total, OH, OW] · 5 params
-// Grid: per {ch}-channel block, ceil(cols/4 / ({cols}·WG)) workgroups of WG invocations (whole
-// workgroups leave early, so subgroups stay full), folded to 2-D by the runtime.
+// Grid: per group (params.groups of them: Winograd's 36 products in one dispatch) and
+// {ch}-channel block, ceil(cols/4 / ({cols}·WG)) workgroups of WG invocations (whole workgroups
+// leave early, so subgroups stay full), folded to 2-D by the runtime.
 
 override WG: u32 = 64u;
 
@@ -41,8 +42,8 @@ struct {pname} {{
     rows: u32, kdim: u32, cols: u32, b_base: u32,
     b_stride4: u32, w_block0: u32, oc_base: u32, row_base: u32,
     n: u32, p0: u32, pixels: u32, has_bias: u32,
-    act: u32, has_residual: u32, res_c: u32, out_c_total: u32,
-    out_c_offset: u32, b_col_major: u32, _pad1: u32, _pad2: u32,
+    has_residual: u32, res_c: u32, out_c_total: u32, out_c_offset: u32,
+    b_col_major: u32, groups: u32, _pad2: u32, _pad3: u32,
 }}
 {bdecl}
 @group(0) @binding(1) var<storage, read> weight: array<vec4<f32>>;
@@ -51,8 +52,12 @@ struct {pname} {{
 @group(0) @binding(4) var<storage, read_write> out: array<{elem}>;
 @group(0) @binding(5) var<uniform> {uname}: Params;
 
-fn act(v: f32, code: u32) -> f32 {{
-    switch code {{
+// The fused activation (Activation::code), a pipeline constant: a switch on a uniform would
+// run every case, masked, for every output on llvmpipe (tanh and exp included).
+override ACT: u32 = 0u;
+
+fn act(v: f32) -> f32 {{
+    switch ACT {{
         case 1u: {{ return max(v, 0.0); }}
         case 2u: {{ return tanh(clamp(v, -20.0, 20.0)); }}
         case 3u: {{ return 1.0 / (1.0 + exp(-v)); }}
@@ -63,7 +68,7 @@ fn act(v: f32, code: u32) -> f32 {{
 // The epilogue's uniforms, read once: on llvmpipe each uniform read is a gather, and the
 // stores between emits would keep the compiler from reusing them.
 struct Epilogue {{
-    rows: u32, pixels: u32, out_base: u32, res_base: u32, residual: bool, act: u32,
+    rows: u32, pixels: u32, out_base: u32, res_base: u32, residual: bool,
 }}
 
 {emit}
@@ -75,8 +80,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let ncol4 = p.cols / 4u;
     let span = {cols}u * WG;
     let per_block = (ncol4 + span - 1u) / span;
-    if (wg >= (p.rows + {chm1}u) / {ch}u * per_block) {{ return; }}
+    let blocks = (p.rows + {chm1}u) / {ch}u;
+    if (wg >= blocks * p.groups * per_block) {{ return; }}
+    // Block mb of the dispatch is block lb of group grp: groups lie side by side in B, in
+    // the weight blocks and in the output rows.
     let mb = wg / per_block;
+    let grp = mb / blocks;
+    let lb = mb % blocks;
     let first = (wg % per_block) * span + lid;
     let kd4 = (p.kdim + {kstep}u - 1u) / {kstep}u * {unroll}u;
     let wrow = (p.w_block0 + mb) * kd4 * {wstride}u + sl % 8u;
@@ -102,6 +112,7 @@ MATRIX_SETUP = """    let kmax = p.kdim - 1u;
     let last = arrayLength(&b) - 1u;
     let col_major = p.b_col_major != 0u;
     let kstride = select(p.b_stride4, 1u, col_major);
+    let gbase = p.b_base + grp * p.kdim * select(p.b_stride4, ncol4, col_major);
 """
 
 WINDOW_BDOC = """// Bindings: 0 x [N, C_in, H, W]: the input, from which B's rows are gathered (im2col's
@@ -189,7 +200,7 @@ fn emit(e: Epilogue, row: u32, q0: u32, v: vec4<f32>, bv: f32) {
         if (q0 + j < e.pixels) {
             var y = v[j] + bv;
             if (e.residual) { y += residual[r + j]; }
-            out[o + j] = act(y, e.act);
+            out[o + j] = act(y);
         }
     }
 }
@@ -202,7 +213,7 @@ fn emit(e: Epilogue, row: u32, q0: u32, v: vec4<f32>, bv: f32) {
     var y = v + vec4<f32>(bv);
     if (e.residual) { y += residual[(e.res_base + row * e.pixels + q0) / 4u]; }
     let o = (e.out_base + row * e.pixels + q0) / 4u;
-    out[o] = vec4<f32>(act(y.x, e.act), act(y.y, e.act), act(y.z, e.act), act(y.w, e.act));
+    out[o] = vec4<f32>(act(y.x), act(y.y), act(y.z), act(y.w));
 }
 """
 
@@ -239,7 +250,7 @@ def generate(cols, groups, unroll, v4, window):
     for j in range(cols):
         if not window:
             s += f"    let c{j} = min(first + {j}u * WG, ncol4 - 1u);\n"
-            s += f"    let base{j} = p.b_base + select(c{j}, c{j} * p.kdim, col_major);\n"
+            s += f"    let base{j} = gbase + select(c{j}, c{j} * p.kdim, col_major);\n"
     for j in range(cols):
         for c in range(ch):
             s += f"    var a{j}_{c} = vec4<f32>();\n"
@@ -273,16 +284,17 @@ def generate(cols, groups, unroll, v4, window):
             s += "        }\n"
     s += "    }\n"
     s += "    // Constant indices only: named accumulators stay in registers.\n"
-    s += f"    let r0 = mb * {ch}u;\n"
+    s += f"    let r0 = lb * {ch}u;\n"
+    s += "    let orow = p.oc_base + grp * p.rows;\n"
     s += ("    let e = Epilogue(p.rows, p.pixels,\n"
-          "                     (p.n * p.out_c_total + p.out_c_offset + p.oc_base) * p.pixels,\n"
-          "                     (p.n * p.res_c + p.oc_base) * p.pixels, p.has_residual != 0u, p.act);\n")
+          "                     (p.n * p.out_c_total + p.out_c_offset + orow) * p.pixels,\n"
+          "                     (p.n * p.res_c + orow) * p.pixels, p.has_residual != 0u);\n")
     s += ("    // Biases: lane l loads those of rows 8·g + l, the others take them by broadcast\n"
           "    // (before any invocation leaves, so that every lane is there).\n"
           "    let has_bias = p.has_bias != 0u;\n"
           "    let blast = arrayLength(&bias) - 1u;\n")
     for g in range(groups):
-        s += (f"    let bias{g} = select(0.0, bias[min(p.row_base + r0 + {8 * g}u + sl % 8u, blast)], "
+        s += (f"    let bias{g} = select(0.0, bias[min(p.row_base + grp * p.rows + r0 + {8 * g}u + sl % 8u, blast)], "
               f"has_bias);\n")
     for c in range(ch):
         s += f"    let bv{c} = subgroupBroadcast(bias{c // 8}, {c % 8}u);\n"

@@ -17,8 +17,9 @@
 //           1 weight [blocks][ceil(K/4)][4 groups][8 lanes] vec4 (k = 4·k4 .. 4·k4+3 of
 //             channel block·32 + group·8 + lane; zero past K and C_out) · 2 bias [cout]
 //           3 residual [N, res_c, OH, OW] · 4 out [N, out_c_total, OH, OW] · 5 params
-// Grid: per 32-channel block, ceil(cols/4 / (1·WG)) workgroups of WG invocations (whole
-// workgroups leave early, so subgroups stay full), folded to 2-D by the runtime.
+// Grid: per group (params.groups of them: Winograd's 36 products in one dispatch) and
+// 32-channel block, ceil(cols/4 / (1·WG)) workgroups of WG invocations (whole workgroups
+// leave early, so subgroups stay full), folded to 2-D by the runtime.
 
 override WG: u32 = 64u;
 
@@ -26,8 +27,8 @@ struct Params {
     rows: u32, kdim: u32, cols: u32, b_base: u32,
     b_stride4: u32, w_block0: u32, oc_base: u32, row_base: u32,
     n: u32, p0: u32, pixels: u32, has_bias: u32,
-    act: u32, has_residual: u32, res_c: u32, out_c_total: u32,
-    out_c_offset: u32, b_col_major: u32, _pad1: u32, _pad2: u32,
+    has_residual: u32, res_c: u32, out_c_total: u32, out_c_offset: u32,
+    b_col_major: u32, groups: u32, _pad2: u32, _pad3: u32,
 }
 
 @group(0) @binding(0) var<storage, read> b: array<vec4<f32>>;
@@ -37,8 +38,12 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-fn act(v: f32, code: u32) -> f32 {
-    switch code {
+// The fused activation (Activation::code), a pipeline constant: a switch on a uniform would
+// run every case, masked, for every output on llvmpipe (tanh and exp included).
+override ACT: u32 = 0u;
+
+fn act(v: f32) -> f32 {
+    switch ACT {
         case 1u: { return max(v, 0.0); }
         case 2u: { return tanh(clamp(v, -20.0, 20.0)); }
         case 3u: { return 1.0 / (1.0 + exp(-v)); }
@@ -49,7 +54,7 @@ fn act(v: f32, code: u32) -> f32 {
 // The epilogue's uniforms, read once: on llvmpipe each uniform read is a gather, and the
 // stores between emits would keep the compiler from reusing them.
 struct Epilogue {
-    rows: u32, pixels: u32, out_base: u32, res_base: u32, residual: bool, act: u32,
+    rows: u32, pixels: u32, out_base: u32, res_base: u32, residual: bool,
 }
 
 // Writes row `row`, pixels q0..q0+3 of the product plus bias `bv`, the residual, activation,
@@ -59,7 +64,7 @@ fn emit(e: Epilogue, row: u32, q0: u32, v: vec4<f32>, bv: f32) {
     var y = v + vec4<f32>(bv);
     if (e.residual) { y += residual[(e.res_base + row * e.pixels + q0) / 4u]; }
     let o = (e.out_base + row * e.pixels + q0) / 4u;
-    out[o] = vec4<f32>(act(y.x, e.act), act(y.y, e.act), act(y.z, e.act), act(y.w, e.act));
+    out[o] = vec4<f32>(act(y.x), act(y.y), act(y.z), act(y.w));
 }
 
 // Row k of B at a column (`base`: where the column's row 0 is; `kstride`: vec4 between rows);
@@ -78,8 +83,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let ncol4 = p.cols / 4u;
     let span = 1u * WG;
     let per_block = (ncol4 + span - 1u) / span;
-    if (wg >= (p.rows + 31u) / 32u * per_block) { return; }
+    let blocks = (p.rows + 31u) / 32u;
+    if (wg >= blocks * p.groups * per_block) { return; }
+    // Block mb of the dispatch is block lb of group grp: groups lie side by side in B, in
+    // the weight blocks and in the output rows.
     let mb = wg / per_block;
+    let grp = mb / blocks;
+    let lb = mb % blocks;
     let first = (wg % per_block) * span + lid;
     let kd4 = (p.kdim + 4u - 1u) / 4u * 1u;
     let wrow = (p.w_block0 + mb) * kd4 * 32u + sl % 8u;
@@ -87,8 +97,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let last = arrayLength(&b) - 1u;
     let col_major = p.b_col_major != 0u;
     let kstride = select(p.b_stride4, 1u, col_major);
+    let gbase = p.b_base + grp * p.kdim * select(p.b_stride4, ncol4, col_major);
     let c0 = min(first + 0u * WG, ncol4 - 1u);
-    let base0 = p.b_base + select(c0, c0 * p.kdim, col_major);
+    let base0 = gbase + select(c0, c0 * p.kdim, col_major);
     var a0_0 = vec4<f32>();
     var a0_1 = vec4<f32>();
     var a0_2 = vec4<f32>();
@@ -262,18 +273,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
     }
     // Constant indices only: named accumulators stay in registers.
-    let r0 = mb * 32u;
+    let r0 = lb * 32u;
+    let orow = p.oc_base + grp * p.rows;
     let e = Epilogue(p.rows, p.pixels,
-                     (p.n * p.out_c_total + p.out_c_offset + p.oc_base) * p.pixels,
-                     (p.n * p.res_c + p.oc_base) * p.pixels, p.has_residual != 0u, p.act);
+                     (p.n * p.out_c_total + p.out_c_offset + orow) * p.pixels,
+                     (p.n * p.res_c + orow) * p.pixels, p.has_residual != 0u);
     // Biases: lane l loads those of rows 8·g + l, the others take them by broadcast
     // (before any invocation leaves, so that every lane is there).
     let has_bias = p.has_bias != 0u;
     let blast = arrayLength(&bias) - 1u;
-    let bias0 = select(0.0, bias[min(p.row_base + r0 + 0u + sl % 8u, blast)], has_bias);
-    let bias1 = select(0.0, bias[min(p.row_base + r0 + 8u + sl % 8u, blast)], has_bias);
-    let bias2 = select(0.0, bias[min(p.row_base + r0 + 16u + sl % 8u, blast)], has_bias);
-    let bias3 = select(0.0, bias[min(p.row_base + r0 + 24u + sl % 8u, blast)], has_bias);
+    let bias0 = select(0.0, bias[min(p.row_base + grp * p.rows + r0 + 0u + sl % 8u, blast)], has_bias);
+    let bias1 = select(0.0, bias[min(p.row_base + grp * p.rows + r0 + 8u + sl % 8u, blast)], has_bias);
+    let bias2 = select(0.0, bias[min(p.row_base + grp * p.rows + r0 + 16u + sl % 8u, blast)], has_bias);
+    let bias3 = select(0.0, bias[min(p.row_base + grp * p.rows + r0 + 24u + sl % 8u, blast)], has_bias);
     let bv0 = subgroupBroadcast(bias0, 0u);
     let bv1 = subgroupBroadcast(bias0, 1u);
     let bv2 = subgroupBroadcast(bias0, 2u);

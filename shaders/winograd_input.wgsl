@@ -1,11 +1,15 @@
-// winograd_input: the input transform of Winograd F(2x2, 3x3) for one image and a chunk of
-// tiles. Tile t covers outputs (2·ty .. 2·ty+1, 2·tx .. 2·tx+1) and reads the 4x4 input patch d
-// whose top-left is (2·ty − pt, 2·tx − pl), zero outside the image. For every input channel
-//   V = Bᵀ d B,   Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]],
-// and V's 16 entries (ξ = 4·row + column) become 16 matrices in conv2d_subgroup's
-// column-major B layout: matrix ξ starts at vec4 ξ·(tc/4)·cin, element (ci, t) is lane t % 4
-// of vec4 (t/4)·cin + ci. An invocation does one channel and 4 tiles (one vec4 per ξ); tiles
-// past the last are zero.
+// winograd_input: the input transform of Winograd F(m×m, r×r) with 6x6 tiles (F(4x4, 3x3)
+// and F(2x2, 5x5), m + r − 1 = 6) for one image and a chunk of tiles. Tile t covers outputs
+// (m·ty .. m·ty+m−1, m·tx .. m·tx+m−1) and reads the 6x6 input patch d whose top-left is
+// (m·ty − pt, m·tx − pl), zero outside the image. For every input channel
+//   V = Bᵀ d B,   Bᵀ = [[2, −3, −4, 3, 2, 0], [0, −2, 1, 5, 2, 0], [0, 2, −5, 1, 2, 0],
+//                       [0, −2, −1, 2, 1, 0], [0, 1, −2, −1, 2, 0], [0, 2, −3, −4, 3, 2]]
+// (interpolation points 0, 1, −1, ½, −2, ∞, the same for both tile sizes; rows scaled to
+// integers, see conv2d_winograd.rs), and V's 36 entries
+// (ξ = 6·row + column) become 36 matrices in conv2d_subgroup's column-major B layout: matrix
+// ξ starts at vec4 ξ·(tc/4)·cin, element (ci, t) is lane t % 4 of vec4 (t/4)·cin + ci. An
+// invocation does one channel and 4 tiles (every value below is a vec4 over the 4 tiles);
+// tiles past the last are zero.
 //
 // Bindings: 0 x [N, cin, H, W] · 1 out: scratch (vec4) · 2 params
 // Grid: ceil(cin · tc/4 / 64) workgroups, folded to 2-D by the runtime.
@@ -13,40 +17,63 @@
 struct Params {
     cin: u32, h: u32, w: u32, tw: u32,
     tiles: u32, t0: u32, tc: u32, n: u32,
-    pt: u32, pl: u32, _pad0: u32, _pad1: u32,
+    pt: u32, pl: u32, m: u32, _pad0: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-// Four neighbouring values of row iy from column ix of a plane (zero outside it).
-fn row4(plane: u32, iy: i32, ix: i32) -> vec4<f32> {
-    var v = vec4<f32>(0.0);
-    if (iy < 0 || iy >= i32(p.h)) { return v; }
-    for (var c = 0; c < 4; c++) {
-        let xx = ix + c;
-        if (xx >= 0 && xx < i32(p.w)) { v[c] = x[plane + u32(iy) * p.w + u32(xx)]; }
-    }
-    return v;
+// Six values of one row or column of a patch, each a vec4 over the invocation's 4 tiles.
+struct Six {
+    a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, e: vec4<f32>, f: vec4<f32>,
 }
 
-// The rows of Bᵀ d B for tile t of a plane (zero for tiles past the last).
-fn tile(plane: u32, t: u32) -> mat4x4<f32> {
-    if (t >= p.tiles) { return mat4x4<f32>(); }
-    let iy = i32(t / p.tw * 2u) - i32(p.pt);
-    let ix = i32(t % p.tw * 2u) - i32(p.pl);
-    let d0 = row4(plane, iy, ix);
-    let d1 = row4(plane, iy + 1, ix);
-    let d2 = row4(plane, iy + 2, ix);
-    let d3 = row4(plane, iy + 3, ix);
-    let r = mat4x4<f32>(d0 - d2, d1 + d2, d2 - d1, d1 - d3);  // Bᵀ d, by rows
-    var v: mat4x4<f32>;
-    for (var i = 0; i < 4; i++) {
-        let q = r[i];
-        v[i] = vec4<f32>(q.x - q.z, q.y + q.z, q.z - q.y, q.y - q.w);  // (Bᵀ d) B, row i
-    }
-    return v;
+// Bᵀ times a column of 6.
+fn bt(d: Six) -> Six {
+    return Six(
+        2.0 * (d.a + d.e - 2.0 * d.c) + 3.0 * (d.d - d.b),
+        2.0 * (d.e - d.b) + d.c + 5.0 * d.d,
+        2.0 * (d.b + d.e) - 5.0 * d.c + d.d,
+        2.0 * (d.d - d.b) - d.c + d.e,
+        d.b - d.d + 2.0 * (d.e - d.c),
+        2.0 * (d.b + d.f - 2.0 * d.d) + 3.0 * (d.e - d.c),
+    );
+}
+
+// The input plane's geometry, read once (on llvmpipe every uniform read is a gather).
+struct Plane {
+    base: u32, h: i32, w: i32,
+}
+
+// x at (iy, ix) of the plane, zero outside it.
+fn load(g: Plane, iy: i32, ix: i32) -> f32 {
+    if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) { return 0.0; }
+    return x[g.base + u32(iy * g.w + ix)];
+}
+
+// Entry (r, c) of the 4 patches whose top-left corners are (iy, ix).
+fn entry(g: Plane, iy: vec4<i32>, ix: vec4<i32>, r: i32, c: i32) -> vec4<f32> {
+    let y = iy + vec4<i32>(r);
+    let x = ix + vec4<i32>(c);
+    return vec4<f32>(load(g, y.x, x.x), load(g, y.y, x.y), load(g, y.z, x.z), load(g, y.w, x.w));
+}
+
+// Row r of the 4 patches (every index constant: no loop to unroll).
+fn patch_row(g: Plane, iy: vec4<i32>, ix: vec4<i32>, r: i32) -> Six {
+    return Six(entry(g, iy, ix, r, 0), entry(g, iy, ix, r, 1), entry(g, iy, ix, r, 2),
+               entry(g, iy, ix, r, 3), entry(g, iy, ix, r, 4), entry(g, iy, ix, r, 5));
+}
+
+// Writes row i of V (6 entries ξ = 6·i .. 6·i+5).
+fn store_row(i: u32, v: Six, stride: u32, at: u32) {
+    let base = i * 6u * stride + at;
+    out[base] = v.a;
+    out[base + stride] = v.b;
+    out[base + 2u * stride] = v.c;
+    out[base + 3u * stride] = v.d;
+    out[base + 4u * stride] = v.e;
+    out[base + 5u * stride] = v.f;
 }
 
 @compute @workgroup_size(64)
@@ -57,19 +84,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (i >= p.cin * quads) { return; }
     let ci = i % p.cin;
     let t4 = i / p.cin;
-    let plane = (p.n * p.cin + ci) * p.h * p.w;
-    let t = p.t0 + t4 * 4u;
-    let a = tile(plane, t);
-    let b = tile(plane, t + 1u);
-    let c = tile(plane, t + 2u);
-    let d = tile(plane, t + 3u);
+    let g = Plane((p.n * p.cin + ci) * p.h * p.w, i32(p.h), i32(p.w));
+    // Each tile's patch corner; tiles past the last start below the image (all zero).
+    let t = vec4<u32>(p.t0 + t4 * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
+    let live = t < vec4<u32>(p.tiles);
+    let m = p.m;
+    let tw = p.tw;
+    let iy = select(vec4<i32>(g.h), vec4<i32>(t / tw * m) - vec4<i32>(i32(p.pt)), live);
+    let ix = vec4<i32>(t % tw * m) - vec4<i32>(i32(p.pl));
+    // Bᵀ d, column by column (the columns of the 6 loaded rows).
+    let r0 = patch_row(g, iy, ix, 0);
+    let r1 = patch_row(g, iy, ix, 1);
+    let r2 = patch_row(g, iy, ix, 2);
+    let r3 = patch_row(g, iy, ix, 3);
+    let r4 = patch_row(g, iy, ix, 4);
+    let r5 = patch_row(g, iy, ix, 5);
+    let c0 = bt(Six(r0.a, r1.a, r2.a, r3.a, r4.a, r5.a));
+    let c1 = bt(Six(r0.b, r1.b, r2.b, r3.b, r4.b, r5.b));
+    let c2 = bt(Six(r0.c, r1.c, r2.c, r3.c, r4.c, r5.c));
+    let c3 = bt(Six(r0.d, r1.d, r2.d, r3.d, r4.d, r5.d));
+    let c4 = bt(Six(r0.e, r1.e, r2.e, r3.e, r4.e, r5.e));
+    let c5 = bt(Six(r0.f, r1.f, r2.f, r3.f, r4.f, r5.f));
+    // (Bᵀ d) B, row by row: row i of Bᵀ d is entry i of every column.
     let stride = quads * p.cin;
     let at = t4 * p.cin + ci;
-    for (var r = 0u; r < 4u; r++) {
-        // Column j of the transpose holds entry (r, j) of the 4 tiles.
-        let m = transpose(mat4x4<f32>(a[r], b[r], c[r], d[r]));
-        for (var j = 0u; j < 4u; j++) {
-            out[(r * 4u + j) * stride + at] = m[j];
-        }
-    }
+    store_row(0u, bt(Six(c0.a, c1.a, c2.a, c3.a, c4.a, c5.a)), stride, at);
+    store_row(1u, bt(Six(c0.b, c1.b, c2.b, c3.b, c4.b, c5.b)), stride, at);
+    store_row(2u, bt(Six(c0.c, c1.c, c2.c, c3.c, c4.c, c5.c)), stride, at);
+    store_row(3u, bt(Six(c0.d, c1.d, c2.d, c3.d, c4.d, c5.d)), stride, at);
+    store_row(4u, bt(Six(c0.e, c1.e, c2.e, c3.e, c4.e, c5.e)), stride, at);
+    store_row(5u, bt(Six(c0.f, c1.f, c2.f, c3.f, c4.f, c5.f)), stride, at);
 }

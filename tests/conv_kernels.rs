@@ -88,9 +88,10 @@ fn conv_subgroup_window_paths() {
     cx.max.report();
 }
 
-/// Winograd F(2x2, 3x3): padding 0, 1, 2 and asymmetric, odd output sizes (partial tiles),
-/// batch > 1, a fused residual and activation, channel counts that are not multiples of the
-/// 32-channel block, and tiles in several chunks when the scratch buffers are small.
+/// Winograd F(4x4, 3x3) and F(2x2, 5x5): padding 0, 1, 2 and asymmetric, odd output sizes
+/// (partial tiles), batch > 1, a fused residual and activation, channel counts that are not
+/// multiples of the 32-channel block, and tiles in several chunks when the scratch buffers are
+/// small.
 #[test]
 fn conv_winograd_paths() {
     let Some(big) = gpu() else { return };
@@ -107,11 +108,19 @@ fn conv_winograd_paths() {
     (res.residual, res.activation) = (true, Relu);
     let shapes = [sh(2, 64, 14, 14), sh(2, 64, 14, 14)];
     cx.check("ResNet basic block conv", &wino(res), &shapes, 35);
+    for (pad, hw, seed) in [(2, (9, 7), 37), (0, (10, 11), 38), (1, (6, 5), 39)] {
+        let c = Conv2d::new(10, 36, 5, 1, pad).with_activation(Relu);
+        cx.check("5x5 stride 1", &wino(c), &[sh(2, 10, hw.0, hw.1)], seed);
+    }
+    let mut res5 = Conv2d::new(24, 32, 5, 1, 2);
+    res5.residual = true;
+    let shapes = [sh(1, 24, 13, 13), sh(1, 32, 13, 13)];
+    cx.check("5x5 with residual", &wino(res5), &shapes, 40);
     let Some(small) = small_binding_gpu(16 * 1024) else {
         return;
     };
     let cx_small = Cx::new(&small);
-    let chunks = wino(Conv2d::new(8, 8, 3, 1, 1)); // 32 tiles per chunk, 100 tiles
+    let chunks = wino(Conv2d::new(8, 8, 3, 1, 1)); // 8 tiles per chunk, 25 tiles
     cx_small.check("tile chunks", &chunks, &[sh(2, 8, 20, 20)], 36);
     cx.max.report();
     cx_small.max.report();
@@ -136,6 +145,6 @@ fn subgroup_kernel_is_tested_where_available() {
         } else {
             ConvKernel::Mm
         };
-        assert_eq!(forced.resolve(&caps), want);
+        assert_eq!(forced.resolve(&caps, sh(1, 40, 8, 8)), want);
     }
 }

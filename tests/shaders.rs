@@ -47,7 +47,7 @@ macro_rules! mirror {
 fn mm_mirror() -> Mirror {
     mirror!(MmUniform =>
         rows, kdim, cols, b_base, b_stride4, w_block0, oc_base, row_base, n, p0, pixels,
-        has_bias, act, has_residual, res_c, out_c_total, out_c_offset, b_col_major, _pad1, _pad2)
+        has_bias, has_residual, res_c, out_c_total, out_c_offset, b_col_major, groups, _pad2, _pad3)
 }
 
 fn im2col_mirror() -> Mirror {
@@ -74,7 +74,7 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
     Some(match shader {
         "conv2d_direct" | "conv2d_gemm" => mirror!(ConvUniform =>
             n, cin, h, w, cout, oc_base, cout_per_group, cin_per_group, oh, ow, kh, kw,
-            sh, sw, ph, pw, dh, dw, has_bias, act, has_residual, res_c, out_c_total, out_c_offset),
+            sh, sw, ph, pw, dh, dw, has_bias, has_residual, res_c, out_c_total, out_c_offset, _pad0),
         "pool2d" => mirror!(PoolUniform =>
             n, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, h_end, w_end,
             is_max, count_include_pad, out_c_total, out_c_offset),
@@ -85,18 +85,18 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
         "lrn" => mirror!(LrnUniform =>
             n, c, plane, size, alpha, beta, k, out_c_total, out_c_offset, _pad0, _pad1, _pad2),
         "batch_norm" => mirror!(BatchNormUniform =>
-            n, c, plane, act, out_c_total, out_c_offset, _pad0, _pad1),
+            n, c, plane, out_c_total, out_c_offset, _pad0, _pad1, _pad2),
         "add" => mirror!(AddUniform =>
-            n, c, plane, act, out_c_total, out_c_offset, _pad0, _pad1),
+            n, c, plane, out_c_total, out_c_offset, _pad0, _pad1, _pad2),
         "im2col" => im2col_mirror(),
         "conv2d_mm" | "conv2d_subgroup" | "conv2d_subgroup_v4" => mm_mirror(),
         "winograd_input" => mirror!(InputUniform =>
-            cin, h, w, tw, tiles, t0, tc, n, pt, pl, _pad0, _pad1),
+            cin, h, w, tw, tiles, t0, tc, n, pt, pl, m, _pad0),
         "winograd_output" => mirror!(OutputUniform =>
-            cout, oh, ow, tw, tiles, t0, tc, n, has_bias, act, has_residual, res_c,
-            out_c_total, out_c_offset, _pad0, _pad1),
+            cout, oh, ow, tw, tiles, t0, tc, n, has_bias, has_residual, res_c,
+            out_c_total, out_c_offset, _pad0, _pad1, _pad2),
         "linear" | "linear_vec4" | "linear_subgroup" => mirror!(LinearUniform =>
-            n, in_f, rows, row_base, has_bias, act, out_c_total, out_c_offset),
+            n, in_f, rows, row_base, has_bias, out_c_total, out_c_offset, _pad0),
         "softmax" => mirror!(SoftmaxUniform =>
             n, c, plane, out_c_total, out_c_offset, _pad0, _pad1, _pad2),
         "peak_fma" => mirror!(FmaUniform => iters, mul, add, _pad0),

@@ -41,7 +41,7 @@ fn kernel_from(name: &str) -> Option<ConvKernel> {
 
 /// Part of every cache key; bump it when kernels are added or changed, so old choices are
 /// tuned again instead of reused.
-const KERNEL_SET: &str = "kernels 5";
+const KERNEL_SET: &str = "kernels 6";
 
 /// The cache key of a convolution on input `x` (batch included) on `gpu`.
 fn key(gpu: &Gpu, c: &Conv2d, x: Shape) -> String {
@@ -111,6 +111,7 @@ impl Tuner {
                 timings: Vec::new(),
             });
         }
+        let out = Op::Conv2d(c.clone()).output_shape("autotune", &[x])?;
         let mut timings: Vec<(ConvKernel, f64)> = Vec::new();
         for kernel in ConvKernel::ALL {
             let forced = Conv2d {
@@ -118,7 +119,7 @@ impl Tuner {
                 residual: false,
                 ..c.clone()
             };
-            if forced.resolve(&gpu.caps()) == kernel {
+            if forced.resolve(&gpu.caps(), out) == kernel {
                 let best = timings.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
                 timings.push((kernel, time_conv(gpu, forced, x, best)?));
             }

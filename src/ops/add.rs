@@ -24,11 +24,11 @@ pub struct AddUniform {
     pub n: u32,
     pub c: u32,
     pub plane: u32,
-    pub act: u32,
     pub out_c_total: u32,
     pub out_c_offset: u32,
     pub _pad0: u32,
     pub _pad1: u32,
+    pub _pad2: u32,
 }
 
 pub(super) fn output_shape(layer: &str, inputs: &[Shape]) -> Result<Shape> {
@@ -62,14 +62,13 @@ impl Add {
             n: x.n as u32,
             c: x.c as u32,
             plane: (x.h * x.w) as u32,
-            act: self.activation.code(),
             out_c_total: ctx.out_c_total as u32,
             out_c_offset: ctx.out_c_offset as u32,
             ..Default::default()
         };
         vec![Dispatch {
             shader: &SHADER,
-            overrides: Vec::new(),
+            overrides: vec![self.activation.constant()],
             args: vec![Arg::Input(0), Arg::Input(1), Arg::Output],
             uniform: bytemuck::bytes_of(&uniform).to_vec(),
             workgroups: groups_for(x.numel(), 64),

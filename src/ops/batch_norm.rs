@@ -30,11 +30,11 @@ pub struct BatchNormUniform {
     pub n: u32,
     pub c: u32,
     pub plane: u32,
-    pub act: u32,
     pub out_c_total: u32,
     pub out_c_offset: u32,
     pub _pad0: u32,
     pub _pad1: u32,
+    pub _pad2: u32,
 }
 
 impl BatchNorm2d {
@@ -115,7 +115,6 @@ impl BatchNorm2d {
             n: x.n as u32,
             c: x.c as u32,
             plane: (x.h * x.w) as u32,
-            act: self.activation.code(),
             out_c_total: ctx.out_c_total as u32,
             out_c_offset: ctx.out_c_offset as u32,
             ..Default::default()
@@ -123,7 +122,7 @@ impl BatchNorm2d {
         let all = 0..self.channels;
         vec![Dispatch {
             shader: &SHADER,
-            overrides: Vec::new(),
+            overrides: vec![self.activation.constant()],
             args: vec![
                 Arg::Input(0),
                 Arg::Param {

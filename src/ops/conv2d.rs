@@ -98,12 +98,12 @@ pub struct ConvUniform {
     pub dh: u32,
     pub dw: u32,
     pub has_bias: u32,
-    pub act: u32,
     pub has_residual: u32,
     /// Channels of the residual tensor (the op's full `C_out`).
     pub res_c: u32,
     pub out_c_total: u32,
     pub out_c_offset: u32,
+    pub _pad0: u32,
 }
 
 impl Conv2d {
@@ -258,16 +258,15 @@ impl Conv2d {
         }
     }
 
-    /// The kernel this layer runs with on a device with `caps`: the forced one when it can
-    /// run there, else the selection rule's. The rule (shape-agnostic; the autotuner refines
-    /// it per input size): where the device has subgroups, Winograd for 3x3 stride-1 layers
-    /// with at least 128 input and 32 output channels (on llvmpipe it won for most of those,
-    /// lost for fewer channels); else for every layer with at least 16 output channels per
-    /// group and a reduction of at least 16 (all the big layers of the classic networks) a
-    /// matrix product, the subgroup one where the device has subgroups and the layer at least
-    /// 32 channels per group; direct otherwise (small, depthwise, or too wide to repack into
-    /// one binding).
-    pub fn resolve(&self, caps: &DeviceCaps) -> ConvKernel {
+    /// The kernel this layer runs with on a device with `caps` for output `out`: the forced
+    /// one when it can run there, else the selection rule's. The rule (the autotuner refines
+    /// it per device): where the device has subgroups, Winograd F(4x4, 3x3) for 3x3 stride-1
+    /// layers whose channels and plane are big enough ([`conv2d_winograd::pays`]); else for every
+    /// layer with at least 16 output channels per group and a reduction of at least 16 (all
+    /// the big layers of the classic networks) a matrix product, the subgroup one where the
+    /// device has subgroups and the layer at least 32 channels per group; direct otherwise
+    /// (small, depthwise, or too wide to repack into one binding).
+    pub fn resolve(&self, caps: &DeviceCaps, out: Shape) -> ConvKernel {
         let (k, cout_g) = (self.kdim(), self.out_channels / self.groups);
         let im2col_fits = (k * 8 * 4) as u64 <= caps.max_binding;
         let repacked = (self.groups * cout_g.next_multiple_of(16) * k * 4) as u64;
@@ -277,26 +276,26 @@ impl Conv2d {
         let big = cout_g >= 16 && k >= 16;
         let winograd = conv2d_winograd::applies(self) && conv2d_winograd::fits(self, caps);
         match self.kernel {
-            ConvKernel::Auto if winograd && self.in_channels >= 128 && cout_g >= 32 => {
+            ConvKernel::Auto if winograd && conv2d_winograd::pays(self, out) => {
                 ConvKernel::Winograd
             }
             ConvKernel::Auto if sg_fits && big && cout_g >= 32 => ConvKernel::Subgroup,
             ConvKernel::Auto if mm_fits && big => ConvKernel::Mm,
             ConvKernel::Auto => ConvKernel::Direct,
             ConvKernel::Mm if !mm_fits => ConvKernel::Direct,
-            ConvKernel::Subgroup if !sg_fits => self.auto(caps),
-            ConvKernel::Winograd if !winograd => self.auto(caps),
+            ConvKernel::Subgroup if !sg_fits => self.auto(caps, out),
+            ConvKernel::Winograd if !winograd => self.auto(caps, out),
             forced => forced,
         }
     }
 
     /// What the selection rule picks for this layer on a device with `caps`.
-    fn auto(&self, caps: &DeviceCaps) -> ConvKernel {
+    fn auto(&self, caps: &DeviceCaps, out: Shape) -> ConvKernel {
         Conv2d {
             kernel: ConvKernel::Auto,
             ..self.clone()
         }
-        .resolve(caps)
+        .resolve(caps, out)
     }
 
     /// Parameters in the layout of the chosen kernel (resolved): the matrix products read
@@ -364,7 +363,7 @@ impl Conv2d {
                 };
                 Dispatch {
                     shader,
-                    overrides: Vec::new(),
+                    overrides: vec![self.activation.constant()],
                     args,
                     uniform: bytemuck::bytes_of(&u).to_vec(),
                     workgroups,
@@ -396,11 +395,11 @@ impl Conv2d {
             dh: u(w.h.dilation),
             dw: u(w.w.dilation),
             has_bias: u(usize::from(self.bias)),
-            act: self.activation.code(),
             has_residual: u(usize::from(self.residual)),
             res_c: u(self.out_channels),
             out_c_total: u(ctx.out_c_total),
             out_c_offset: u(ctx.out_c_offset),
+            _pad0: 0,
         }
     }
 }

@@ -67,15 +67,16 @@ pub struct MmUniform {
     pub p0: u32,
     pub pixels: u32,
     pub has_bias: u32,
-    pub act: u32,
     pub has_residual: u32,
     pub res_c: u32,
     pub out_c_total: u32,
     pub out_c_offset: u32,
     /// `conv2d_subgroup` only: B is im2col's `[cols/4][K]` layout (1) or `[K][cols]` (0).
     pub b_col_major: u32,
-    pub _pad1: u32,
+    /// `conv2d_subgroup` only: groups side by side in one dispatch (B, weight blocks, rows).
+    pub groups: u32,
     pub _pad2: u32,
+    pub _pad3: u32,
 }
 
 fn blocks_per_group(c: &Conv2d) -> usize {
@@ -224,11 +225,11 @@ pub fn product_uniform(
         p0: u(ch.p0),
         pixels: u(pixels),
         has_bias: u(usize::from(c.bias)),
-        act: c.activation.code(),
         has_residual: u(usize::from(c.residual)),
         res_c: u(c.out_channels),
         out_c_total: u(ctx.out_c_total),
         out_c_offset: u(ctx.out_c_offset),
+        groups: 1,
         ..Default::default()
     }
 }
@@ -268,7 +269,7 @@ fn product(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk, direct: bool) -> Dispatch {
     let rows = c.groups * blocks_per_group(c) * BLOCK;
     Dispatch {
         shader: &MM,
-        overrides: Vec::new(),
+        overrides: vec![c.activation.constant()],
         args: product_args(c, direct, rows),
         uniform: bytemuck::bytes_of(&uniform).to_vec(),
         workgroups: groups_for(blocks_per_group(c) * ch.cols / COLS, 64),

@@ -155,10 +155,13 @@ pub fn dispatch(
     };
     Dispatch {
         shader,
-        overrides: vec![("WG", wg as u32)],
+        overrides: vec![("WG", wg as u32), c.activation.constant()],
         args,
         uniform: bytes,
-        workgroups: groups_for(blocks_per_group(c) * col4.div_ceil(wg * COLS4), 1),
+        workgroups: groups_for(
+            blocks_per_group(c) * uniform.groups as usize * col4.div_ceil(wg * COLS4),
+            1,
+        ),
     }
 }
 

@@ -115,7 +115,7 @@ pub enum Activation {
 }
 
 impl Activation {
-    /// Code used in uniforms (must match `act()` in the shaders).
+    /// The shaders' `ACT` pipeline constant (must match `act()` in the shaders).
     pub const fn code(self) -> u32 {
         match self {
             Activation::None => 0,
@@ -123,6 +123,11 @@ impl Activation {
             Activation::Tanh => 2,
             Activation::Sigmoid => 3,
         }
+    }
+
+    /// The pipeline-constant override that selects this activation in a shader's `act()`.
+    pub fn constant(self) -> (&'static str, u32) {
+        ("ACT", self.code())
     }
 
     /// The CPU version of the activation.

@@ -60,9 +60,9 @@ pub struct LinearUniform {
     /// First output feature of the chunk.
     pub row_base: u32,
     pub has_bias: u32,
-    pub act: u32,
     pub out_c_total: u32,
     pub out_c_offset: u32,
+    pub _pad0: u32,
 }
 
 impl Linear {
@@ -144,9 +144,9 @@ impl Linear {
                     rows: rows.len() as u32,
                     row_base: rows.start as u32,
                     has_bias: u32::from(self.bias),
-                    act: self.activation.code(),
                     out_c_total: ctx.out_c_total as u32,
                     out_c_offset: ctx.out_c_offset as u32,
+                    _pad0: 0,
                 };
                 let bias = if self.bias {
                     Arg::Param {
@@ -164,6 +164,7 @@ impl Linear {
                     LinearKernel::Vec4 => (&VEC4, Vec::new(), 4, BATCH_BLOCK),
                     _ => (&SHADER, Vec::new(), 1, BATCH_BLOCK),
                 };
+                let overrides = [overrides, vec![self.activation.constant()]].concat();
                 Dispatch {
                     shader,
                     overrides,

@@ -158,11 +158,12 @@ impl Op {
     }
 
     /// The op with every choice the device decides made: a convolution's `Auto` kernel becomes
-    /// a concrete one for a device with `caps`. GPU code runs resolved ops only.
-    pub fn resolved(&self, caps: &DeviceCaps) -> Op {
+    /// a concrete one for a device with `caps` and output shape `out`. GPU code runs resolved
+    /// ops only.
+    pub fn resolved(&self, caps: &DeviceCaps, out: Shape) -> Op {
         match self {
             Op::Conv2d(c) => Op::Conv2d(Conv2d {
-                kernel: c.resolve(caps),
+                kernel: c.resolve(caps, out),
                 ..c.clone()
             }),
             Op::Linear(l) => Op::Linear(Linear {

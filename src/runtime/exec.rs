@@ -240,7 +240,7 @@ pub fn run_op(
     let shapes: Vec<Shape> = inputs.iter().map(|t| t.shape).collect();
     let out_shape = op.output_shape(layer, &shapes)?;
     check_params(op, layer, params)?;
-    let op = &op.resolved(&gpu.caps());
+    let op = &op.resolved(&gpu.caps(), out_shape);
     if op.is_view() {
         return inputs[0].clone().reshaped(out_shape);
     }

@@ -35,8 +35,8 @@ impl<'g> Model<'g> {
         let shapes = infer::shapes(graph, batch)?;
         let plan = plan(graph, batch, reuse)?;
         let mut graph = graph.clone();
-        for node in &mut graph.nodes {
-            node.op = node.op.resolved(&gpu.caps());
+        for (i, node) in graph.nodes.iter_mut().enumerate() {
+            node.op = node.op.resolved(&gpu.caps(), shapes[i + 1]);
         }
         let scratch_elems = graph
             .nodes
