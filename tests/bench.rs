@@ -152,9 +152,9 @@ fn suite_case_checks_against_the_cpu() {
     assert_eq!(cases[0].total.kernel, "pool2d");
 }
 
-/// The autotuner times every kernel that can run each convolution, pins the fastest, caches the
-/// choice (a second tuning reads the cache and times nothing), and the tuned graph still
-/// matches the CPU.
+/// The autotuner times every kernel that can run each convolution (a fused residual one
+/// included), pins the fastest, caches the choice (a second tuning reads the cache and times
+/// nothing), and the tuned graph still matches the CPU.
 #[test]
 fn autotune_pins_a_kernel_and_caches_it() {
     use deeper::bench::autotune::Tuner;
@@ -163,8 +163,10 @@ fn autotune_pins_a_kernel_and_caches_it() {
     let dir = std::env::temp_dir().join(format!("deeper-autotune-{}", std::process::id()));
     std::env::set_var("DEEPER_AUTOTUNE_CACHE", dir.join("autotune.json"));
     let (mut b, x) = GraphBuilder::new("tune", 16, 12, 12, 5);
-    let y = b.conv("a", x, 16, 32, 3, 1, 1, Relu);
-    let y = b.conv("b", y, 32, 32, 3, 1, 1, Relu);
+    let a = b.conv("a", x, 16, 32, 3, 1, 1, Relu);
+    let mut res = deeper::ops::Conv2d::new(32, 32, 3, 1, 1);
+    (res.residual, res.activation) = (true, Relu);
+    let y = b.add("b", Op::Conv2d(res), &[a, a]); // a fused residual convolution
     let y = b.conv("c", y, 32, 32, 3, 1, 1, Relu); // same key as "b": tuned once
     let g = b.finish(&[y]).expect("graph");
     let mut tuned = g.clone();

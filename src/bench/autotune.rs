@@ -111,7 +111,11 @@ impl Tuner {
                 timings: Vec::new(),
             });
         }
-        let out = Op::Conv2d(c.clone()).output_shape("autotune", &[x])?;
+        let plain = Conv2d {
+            residual: false,
+            ..c.clone()
+        };
+        let out = Op::Conv2d(plain).output_shape(&key, &[x])?;
         let mut timings: Vec<(ConvKernel, f64)> = Vec::new();
         for kernel in ConvKernel::ALL {
             let forced = Conv2d {
