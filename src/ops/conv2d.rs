@@ -10,7 +10,7 @@
 //! `conv2d_gemm` (implicit GEMM over `C_out × (N·OH·OW) × (C_in/g·kH·kW)` with workgroup
 //! tiles), the im2col + register-blocked product of [`super::conv2d_mm`], a product with
 //! weights shared by subgroup broadcasts that gathers the im2col rows itself,
-//! [`super::conv2d_subgroup`], and Winograd F(2x2, 3x3) on top of that product,
+//! [`super::conv2d_subgroup`], and Winograd F(4x4, 3x3) / F(2x2, 5x5) on top of that product,
 //! [`super::conv2d_winograd`]. [`Conv2d::resolve`] turns
 //! [`ConvKernel::Auto`] into one of them for a given device; tests force each.
 
@@ -42,8 +42,8 @@ pub enum ConvKernel {
     /// Implicit-im2col matrix product with weights shared by subgroup broadcasts
     /// ([`super::conv2d_subgroup`]); needs subgroups of at least 8 invocations.
     Subgroup,
-    /// Winograd F(2x2, 3x3) ([`super::conv2d_winograd`]): 3x3, stride 1, dilation 1, one group;
-    /// needs subgroups.
+    /// Winograd F(4x4, 3x3) or F(2x2, 5x5) ([`super::conv2d_winograd`]): 3x3 or 5x5, stride 1,
+    /// dilation 1, one group; needs subgroups.
     Winograd,
 }
 

@@ -11,9 +11,9 @@
 //! 3. `winograd_output.wgsl`: `Y = Aᵀ M A` gives each tile's m×m outputs, with the bias,
 //!    residual and activation fused.
 //!
-//! Both tile sizes interpolate at 0, ±1, ±2 and ∞, so they share `Bᵀ`; `G` and `Aᵀ` follow
-//! from the points (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016;
-//! the construction is in [`g_matrix`]). Needs subgroups (the product kernel's requirement).
+//! Both tile sizes interpolate at 0, 1, −1, ½, −2 and ∞ (`POINTS`), so they share `Bᵀ`; `G`
+//! and `Aᵀ` follow from the points (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+//! Networks", 2016; `g_matrix` builds `G`). Needs subgroups (the product kernel's requirement).
 
 use super::conv2d::{Conv2d, ConvKernel};
 use super::conv2d_mm::{product_uniform, Chunk, COLS};
