@@ -3,6 +3,10 @@
 
 use crate::error::{Error, Result};
 use crate::shape::Shape;
+use rayon::prelude::*;
+
+/// Values per parallel chunk of a random tensor.
+const RANDOM_CHUNK: usize = 1 << 16;
 
 /// An f32 tensor on the host.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,13 +38,34 @@ impl Tensor {
 
     /// Uniform random values in `[lo, hi)`.
     pub fn uniform(shape: Shape, lo: f32, hi: f32, rng: &mut Rng) -> Self {
-        let data = (0..shape.numel()).map(|_| rng.uniform(lo, hi)).collect();
-        Tensor { shape, data }
+        Self::random(shape, rng, 1, |r| r.uniform(lo, hi))
     }
 
     /// Normal random values with standard deviation `std`.
     pub fn normal(shape: Shape, std: f32, rng: &mut Rng) -> Self {
-        let data = (0..shape.numel()).map(|_| rng.normal() * std).collect();
+        Self::random(shape, rng, 2, |r| r.normal() * std)
+    }
+
+    /// Values `draw(rng)`, each taking `draws` steps of `rng`, generated in parallel chunks
+    /// (the generator jumps to each chunk's start), so the values are exactly those of one
+    /// sequential pass, and `rng` ends where that pass would leave it. The VGGs' 140M random
+    /// weights took 3.8 s in one thread.
+    fn random(
+        shape: Shape,
+        rng: &mut Rng,
+        draws: u64,
+        draw: impl Fn(&mut Rng) -> f32 + Sync,
+    ) -> Self {
+        let mut data = vec![0.0; shape.numel()];
+        let start = rng.clone();
+        data.par_chunks_mut(RANDOM_CHUNK)
+            .enumerate()
+            .for_each(|(i, chunk)| {
+                let mut r = start.clone();
+                r.skip(draws * (i * RANDOM_CHUNK) as u64);
+                chunk.iter_mut().for_each(|v| *v = draw(&mut r));
+            });
+        rng.skip(draws * data.len() as u64);
         Tensor { shape, data }
     }
 
@@ -62,6 +87,9 @@ impl Tensor {
     }
 }
 
+/// SplitMix64's increment: the state after n steps is `seed + n·GOLDEN`.
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// A small, seeded, reproducible generator (SplitMix64). Not for cryptography.
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
@@ -72,9 +100,14 @@ impl Rng {
         Rng(seed)
     }
 
+    /// Advances the generator by `n` steps of [`Rng::next_u64`] at once.
+    pub fn skip(&mut self, n: u64) {
+        self.0 = self.0.wrapping_add(n.wrapping_mul(GOLDEN));
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.0 = self.0.wrapping_add(GOLDEN);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -96,5 +129,25 @@ impl Rng {
         let u1 = ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
         let u2 = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parallel chunks give exactly the sequential stream, and leave the generator where
+    /// the sequential pass would.
+    #[test]
+    fn random_tensors_are_the_sequential_stream() {
+        let shape = Shape::vector(2 * RANDOM_CHUNK + 123);
+        let (mut par, mut seq) = (Rng::new(7), Rng::new(7));
+        let n = Tensor::normal(shape, 0.5, &mut par);
+        let u = Tensor::uniform(shape, -2.0, 3.0, &mut par);
+        let want_n: Vec<f32> = (0..shape.numel()).map(|_| seq.normal() * 0.5).collect();
+        let want_u: Vec<f32> = (0..shape.numel()).map(|_| seq.uniform(-2.0, 3.0)).collect();
+        assert_eq!(n.data, want_n);
+        assert_eq!(u.data, want_u);
+        assert_eq!(par.next_u64(), seq.next_u64());
     }
 }
