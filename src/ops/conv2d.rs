@@ -22,6 +22,7 @@ use crate::shader;
 use crate::shape::{Shape, Window2d};
 use crate::tensor::Tensor;
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 shader!(DIRECT, "conv2d_direct", 5);
 shader!(GEMM, "conv2d_gemm", 5);
@@ -300,12 +301,13 @@ impl Conv2d {
 
     /// Parameters in the layout of the chosen kernel (resolved): the matrix products read
     /// 16- or 32-channel weight blocks, Winograd its transformed weights in 32-channel blocks.
-    pub fn gpu_params(&self, params: &[Tensor]) -> Vec<Tensor> {
-        let mut v = params.to_vec();
+    pub fn gpu_params<'a>(&self, params: &'a [Tensor]) -> Vec<Cow<'a, Tensor>> {
+        let mut v: Vec<Cow<Tensor>> = params.iter().map(Cow::Borrowed).collect();
+        let w = &params[0];
         match self.kernel {
-            ConvKernel::Mm => v[0] = super::conv2d_mm::repack(self, &params[0]),
-            ConvKernel::Subgroup => v[0] = super::conv2d_subgroup::repack(self, &params[0]),
-            ConvKernel::Winograd => v[0] = conv2d_winograd::repack(self, &params[0]),
+            ConvKernel::Mm => v[0] = Cow::Owned(super::conv2d_mm::repack(self, w)),
+            ConvKernel::Subgroup => v[0] = Cow::Owned(super::conv2d_subgroup::repack(self, w)),
+            ConvKernel::Winograd => v[0] = Cow::Owned(conv2d_winograd::repack(self, w)),
             _ => {}
         }
         v

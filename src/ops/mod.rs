@@ -34,6 +34,7 @@ pub use softmax::Softmax;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use std::borrow::Cow;
 
 /// What the device offers that decides which kernels can run (the runtime fills it in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,12 +183,13 @@ impl Op {
         }
     }
 
-    /// Parameters in the layout the (resolved) GPU kernels read, computed once at load time.
-    pub fn gpu_params(&self, params: &[Tensor]) -> Vec<Tensor> {
+    /// Parameters in the layout the (resolved) GPU kernels read, computed once at load time;
+    /// those already in it are borrowed (VGG's fc6 weight alone is 411 MB).
+    pub fn gpu_params<'a>(&self, params: &'a [Tensor]) -> Vec<Cow<'a, Tensor>> {
         match self {
-            Op::BatchNorm2d(o) => o.gpu_params(params),
+            Op::BatchNorm2d(o) => o.gpu_params(params).into_iter().map(Cow::Owned).collect(),
             Op::Conv2d(o) => o.gpu_params(params),
-            _ => params.to_vec(),
+            _ => params.iter().map(Cow::Borrowed).collect(),
         }
     }
 

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::ops::Op;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use std::borrow::Cow;
 use std::ops::Range;
 use wgpu::util::DeviceExt;
 
@@ -46,11 +47,11 @@ const ACT_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
 /// Rows per parameter chunk so that every chunk fits `limit` bytes, in multiples of `multiple`.
 pub fn rows_per_chunk(
     layer: &str,
-    params: &[Tensor],
+    params: &[Cow<Tensor>],
     multiple: usize,
     limit: u64,
 ) -> Result<usize> {
-    let too_big = |t: &&Tensor| (t.data.len() * 4) as u64 > limit;
+    let too_big = |t: &&Cow<Tensor>| (t.data.len() * 4) as u64 > limit;
     let Some(big) = params.iter().filter(too_big).max_by_key(|t| t.data.len()) else {
         return Ok(usize::MAX);
     };
