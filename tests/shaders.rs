@@ -11,7 +11,7 @@ use deeper::ops::adaptive_avg_pool2d::AdaptiveUniform;
 use deeper::ops::add::AddUniform;
 use deeper::ops::batch_norm::BatchNormUniform;
 use deeper::ops::concat::ConcatUniform;
-use deeper::ops::conv2d::ConvUniform;
+use deeper::ops::conv2d_direct::ConvUniform;
 use deeper::ops::conv2d_mm::{Im2colUniform, MmUniform};
 use deeper::ops::conv2d_subgroup::WindowUniform;
 use deeper::ops::conv2d_winograd::{InputUniform, OutputUniform};

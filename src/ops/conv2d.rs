@@ -6,29 +6,22 @@
 //! residual `[N, C_out, OH, OW]`, output `[N, C_out, OH, OW]`.
 //! Definition: <https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html>
 //!
-//! Five kernels: `conv2d_direct` (one invocation per output, for small, odd or grouped layers),
-//! `conv2d_gemm` (implicit GEMM over `C_out × (N·OH·OW) × (C_in/g·kH·kW)` with workgroup
-//! tiles), the im2col + register-blocked product of [`super::conv2d_mm`], a product with
+//! Five kernels: `conv2d_direct` (one invocation per output, for small, odd or grouped layers)
+//! and `conv2d_gemm` (implicit GEMM with workgroup tiles), both in [`super::conv2d_direct`],
+//! the im2col + register-blocked product of [`super::conv2d_mm`], a product with
 //! weights shared by subgroup broadcasts that gathers the im2col rows itself,
 //! [`super::conv2d_subgroup`], and Winograd F(4x4, 3x3) / F(2x2, 5x5) on top of that product,
 //! [`super::conv2d_winograd`]. [`Conv2d::resolve`] turns
 //! [`ConvKernel::Auto`] into one of them for a given device; tests force each.
 
 use super::conv2d_winograd;
-use super::launch::{groups_for, Activation, Arg, Dispatch, LaunchCtx};
+use super::launch::{Activation, Dispatch, LaunchCtx};
 use super::DeviceCaps;
 use crate::error::{Error, Result};
-use crate::shader;
 use crate::shape::{Shape, Window2d};
 use crate::tensor::Tensor;
 use rayon::prelude::*;
 use std::borrow::Cow;
-
-shader!(DIRECT, "conv2d_direct", 5);
-shader!(GEMM, "conv2d_gemm", 5);
-
-/// Output tile of `conv2d_gemm`: rows (output channels) × columns (output pixels).
-pub const GEMM_TILE: (usize, usize) = (64, 64);
 
 /// Which convolution kernel to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -72,39 +65,6 @@ pub struct Conv2d {
     /// A second input of the output's shape is added before the activation.
     pub residual: bool,
     pub kernel: ConvKernel,
-}
-
-/// Uniform of both conv shaders (mirrors `struct Params` in the WGSL files).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct ConvUniform {
-    pub n: u32,
-    pub cin: u32,
-    pub h: u32,
-    pub w: u32,
-    /// Output channels computed by this dispatch.
-    pub cout: u32,
-    /// Global index of the first of them.
-    pub oc_base: u32,
-    pub cout_per_group: u32,
-    pub cin_per_group: u32,
-    pub oh: u32,
-    pub ow: u32,
-    pub kh: u32,
-    pub kw: u32,
-    pub sh: u32,
-    pub sw: u32,
-    pub ph: u32,
-    pub pw: u32,
-    pub dh: u32,
-    pub dw: u32,
-    pub has_bias: u32,
-    pub has_residual: u32,
-    /// Channels of the residual tensor (the op's full `C_out`).
-    pub res_c: u32,
-    pub out_c_total: u32,
-    pub out_c_offset: u32,
-    pub _pad0: u32,
 }
 
 impl Conv2d {
@@ -324,84 +284,10 @@ impl Conv2d {
 
     pub(super) fn dispatches(&self, ctx: &LaunchCtx) -> Vec<Dispatch> {
         match self.kernel {
-            ConvKernel::Winograd => return conv2d_winograd::dispatches(self, ctx),
-            ConvKernel::Mm => return super::conv2d_mm::dispatches(self, ctx),
-            ConvKernel::Subgroup => return super::conv2d_subgroup::dispatches(self, ctx),
-            _ => {}
-        }
-        ctx.row_chunks(self.out_channels)
-            .into_iter()
-            .map(|rows| {
-                let u = self.uniform(ctx, rows.start, rows.len());
-                let mut args = vec![
-                    Arg::Input(0),
-                    Arg::Param {
-                        index: 0,
-                        rows: rows.clone(),
-                    },
-                    if self.bias {
-                        Arg::Param { index: 1, rows }
-                    } else {
-                        Arg::Dummy
-                    },
-                    if self.residual {
-                        Arg::Input(1)
-                    } else {
-                        Arg::Dummy
-                    },
-                ];
-                args.push(Arg::Output);
-                let o = ctx.output;
-                let (shader, workgroups) = match self.kernel {
-                    ConvKernel::Gemm => {
-                        // Rows of one group in this chunk: whole groups, or part of the only one.
-                        let rows_g = u.cout_per_group.min(u.cout) as usize;
-                        let groups_here = u.cout as usize / rows_g;
-                        let tiles_m = rows_g.div_ceil(GEMM_TILE.0);
-                        let tiles_n = (o.n * o.h * o.w).div_ceil(GEMM_TILE.1);
-                        (&GEMM, groups_for(groups_here * tiles_m * tiles_n, 1))
-                    }
-                    _ => (&DIRECT, groups_for(o.n * u.cout as usize * o.h * o.w, 64)),
-                };
-                Dispatch {
-                    shader,
-                    overrides: vec![self.activation.constant()],
-                    args,
-                    uniform: bytemuck::bytes_of(&u).to_vec(),
-                    workgroups,
-                }
-            })
-            .collect()
-    }
-
-    fn uniform(&self, ctx: &LaunchCtx, oc_base: usize, cout: usize) -> ConvUniform {
-        let (x, o, w) = (ctx.inputs[0], ctx.output, self.window);
-        let u = |v: usize| v as u32;
-        ConvUniform {
-            n: u(x.n),
-            cin: u(x.c),
-            h: u(x.h),
-            w: u(x.w),
-            cout: u(cout),
-            oc_base: u(oc_base),
-            cout_per_group: u(self.out_channels / self.groups),
-            cin_per_group: u(self.in_channels / self.groups),
-            oh: u(o.h),
-            ow: u(o.w),
-            kh: u(w.h.kernel),
-            kw: u(w.w.kernel),
-            sh: u(w.h.stride),
-            sw: u(w.w.stride),
-            ph: u(w.h.pad_before),
-            pw: u(w.w.pad_before),
-            dh: u(w.h.dilation),
-            dw: u(w.w.dilation),
-            has_bias: u(usize::from(self.bias)),
-            has_residual: u(usize::from(self.residual)),
-            res_c: u(self.out_channels),
-            out_c_total: u(ctx.out_c_total),
-            out_c_offset: u(ctx.out_c_offset),
-            _pad0: 0,
+            ConvKernel::Winograd => conv2d_winograd::dispatches(self, ctx),
+            ConvKernel::Mm => super::conv2d_mm::dispatches(self, ctx),
+            ConvKernel::Subgroup => super::conv2d_subgroup::dispatches(self, ctx),
+            _ => super::conv2d_direct::dispatches(self, ctx),
         }
     }
 }

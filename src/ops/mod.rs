@@ -11,6 +11,7 @@ pub mod add;
 pub mod batch_norm;
 pub mod concat;
 pub mod conv2d;
+pub mod conv2d_direct;
 pub mod conv2d_mm;
 pub mod conv2d_subgroup;
 pub mod conv2d_winograd;
@@ -226,8 +227,8 @@ impl Op {
     /// Every shader the ops use (for validation tests and pipeline warm-up).
     pub fn all_shaders() -> Vec<&'static Shader> {
         vec![
-            &conv2d::DIRECT,
-            &conv2d::GEMM,
+            &conv2d_direct::DIRECT,
+            &conv2d_direct::GEMM,
             &conv2d_mm::IM2COL,
             &conv2d_mm::MM,
             &conv2d_subgroup::SHADER,

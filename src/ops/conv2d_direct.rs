@@ -1,0 +1,127 @@
+//! The direct kernels of [`Conv2d`]: `conv2d_direct.wgsl` (`ConvKernel::Direct`, one invocation
+//! per output, for small, odd or grouped layers) and `conv2d_gemm.wgsl` (`ConvKernel::Gemm`, an
+//! implicit GEMM over `C_out × (N·OH·OW) × (C_in/g·kH·kW)` in workgroup-memory tiles). Both read
+//! the input and the weight in PyTorch's layouts (no repack) and fuse bias, residual and
+//! activation; the weight is split by output channels where it exceeds one binding.
+
+use super::conv2d::{Conv2d, ConvKernel};
+use super::launch::{groups_for, Arg, Dispatch, LaunchCtx};
+use crate::shader;
+
+shader!(DIRECT, "conv2d_direct", 5);
+shader!(GEMM, "conv2d_gemm", 5);
+
+/// Output tile of `conv2d_gemm`: rows (output channels) × columns (output pixels).
+pub const GEMM_TILE: (usize, usize) = (64, 64);
+
+/// Uniform of both conv shaders (mirrors `struct Params` in the WGSL files).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ConvUniform {
+    pub n: u32,
+    pub cin: u32,
+    pub h: u32,
+    pub w: u32,
+    /// Output channels computed by this dispatch.
+    pub cout: u32,
+    /// Global index of the first of them.
+    pub oc_base: u32,
+    pub cout_per_group: u32,
+    pub cin_per_group: u32,
+    pub oh: u32,
+    pub ow: u32,
+    pub kh: u32,
+    pub kw: u32,
+    pub sh: u32,
+    pub sw: u32,
+    pub ph: u32,
+    pub pw: u32,
+    pub dh: u32,
+    pub dw: u32,
+    pub has_bias: u32,
+    pub has_residual: u32,
+    /// Channels of the residual tensor (the op's full `C_out`).
+    pub res_c: u32,
+    pub out_c_total: u32,
+    pub out_c_offset: u32,
+    pub _pad0: u32,
+}
+
+/// One dispatch per chunk of output channels (whole weight chunks of the binding limit).
+pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
+    ctx.row_chunks(c.out_channels)
+        .into_iter()
+        .map(|rows| {
+            let u = uniform(c, ctx, rows.start, rows.len());
+            let mut args = vec![
+                Arg::Input(0),
+                Arg::Param {
+                    index: 0,
+                    rows: rows.clone(),
+                },
+                if c.bias {
+                    Arg::Param { index: 1, rows }
+                } else {
+                    Arg::Dummy
+                },
+                if c.residual {
+                    Arg::Input(1)
+                } else {
+                    Arg::Dummy
+                },
+            ];
+            args.push(Arg::Output);
+            let o = ctx.output;
+            let (shader, workgroups) = match c.kernel {
+                ConvKernel::Gemm => {
+                    // Rows of one group in this chunk: whole groups, or part of the only one.
+                    let rows_g = u.cout_per_group.min(u.cout) as usize;
+                    let groups_here = u.cout as usize / rows_g;
+                    let tiles_m = rows_g.div_ceil(GEMM_TILE.0);
+                    let tiles_n = (o.n * o.h * o.w).div_ceil(GEMM_TILE.1);
+                    (&GEMM, groups_for(groups_here * tiles_m * tiles_n, 1))
+                }
+                _ => (&DIRECT, groups_for(o.n * u.cout as usize * o.h * o.w, 64)),
+            };
+            Dispatch {
+                shader,
+                overrides: vec![c.activation.constant()],
+                args,
+                uniform: bytemuck::bytes_of(&u).to_vec(),
+                workgroups,
+            }
+        })
+        .collect()
+}
+
+/// The uniform of a dispatch over output channels `oc_base .. oc_base + cout`.
+fn uniform(c: &Conv2d, ctx: &LaunchCtx, oc_base: usize, cout: usize) -> ConvUniform {
+    let (x, o, w) = (ctx.inputs[0], ctx.output, c.window);
+    let u = |v: usize| v as u32;
+    ConvUniform {
+        n: u(x.n),
+        cin: u(x.c),
+        h: u(x.h),
+        w: u(x.w),
+        cout: u(cout),
+        oc_base: u(oc_base),
+        cout_per_group: u(c.out_channels / c.groups),
+        cin_per_group: u(c.in_channels / c.groups),
+        oh: u(o.h),
+        ow: u(o.w),
+        kh: u(w.h.kernel),
+        kw: u(w.w.kernel),
+        sh: u(w.h.stride),
+        sw: u(w.w.stride),
+        ph: u(w.h.pad_before),
+        pw: u(w.w.pad_before),
+        dh: u(w.h.dilation),
+        dw: u(w.w.dilation),
+        has_bias: u(usize::from(c.bias)),
+        has_residual: u(usize::from(c.residual)),
+        res_c: u(c.out_channels),
+        out_c_total: u(ctx.out_c_total),
+        out_c_offset: u(ctx.out_c_offset),
+        _pad0: 0,
+    }
+}
