@@ -32,7 +32,9 @@ HEADER = """// {name}: convolution as a matrix product on one image and one grou
 {bdoc}//           1 weight [blocks][ceil(K/4)][{g} groups][8 lanes] vec4 (k = 4·k4 .. 4·k4+3 of
 //             channel block·{ch} + group·8 + lane; zero past K and C_out) · 2 bias [cout]
 //           3 residual [N, res_c, OH, OW] · 4 out [N, out_c_total, OH, OW] · 5 params
-// Grid: per group (params.groups of them: Winograd's 36 products in one dispatch) and
+// Columns: cols/4 vec4 columns of 4 pixels; where cols spans several images (planes of a
+// multiple of 4 pixels), image n + q / pixels, pixel q % pixels (B's images b_image4 vec4
+// apart). Grid: per group (params.groups of them: Winograd's 36 products in one dispatch) and
 // {ch}-channel block, ceil(cols/4 / ({cols}·WG)) workgroups of WG invocations (whole workgroups
 // leave early, so subgroups stay full), folded to 2-D by the runtime.
 
@@ -43,7 +45,7 @@ struct {pname} {{
     b_stride4: u32, w_block0: u32, oc_base: u32, row_base: u32,
     n: u32, p0: u32, pixels: u32, has_bias: u32,
     has_residual: u32, res_c: u32, out_c_total: u32, out_c_offset: u32,
-    b_col_major: u32, groups: u32, _pad2: u32, _pad3: u32,
+    b_col_major: u32, groups: u32, b_image4: u32, _pad3: u32,
 }}
 {bdecl}
 @group(0) @binding(1) var<storage, read> weight: array<vec4<f32>>;
@@ -174,8 +176,11 @@ fn brow(s: ptr<function, Walk>, g: Geometry, iy0: vec4<i32>, ix0: vec4<i32>) -> 
 
 """
 
-WINDOW_SETUP = """    // The lane's 4 pixels (chunk columns c0·4 .. c0·4+3) and where their windows start.
-    let q0 = p.p0 + c0 * 4u;
+WINDOW_SETUP = """    // The lane's 4 pixels (columns c0·4 .. c0·4+3: pixels q0.. of image img) and where
+    // their windows start.
+    let q = p.p0 + c0 * 4u;
+    let img = q / p.pixels;
+    let q0 = q % p.pixels;
     var ox = q0 % wn.ow;
     var oy = q0 / wn.ow;
     var iy0 = vec4<i32>();
@@ -188,7 +193,8 @@ WINDOW_SETUP = """    // The lane's 4 pixels (chunk columns c0·4 .. c0·4+3) an
     }
     let geo = Geometry(wn.h, wn.w, wn.kw, wn.kh, i32(wn.dh), i32(wn.dw), i32(wn.h * wn.w),
                        arrayLength(&x) - 1u);
-    var walk = Walk(i32((wn.n * wn.cin + wn.g * wn.cin_per_group) * wn.h * wn.w), 0, 0, 0u, 0u);
+    let plane0 = ((wn.n + img) * wn.cin + wn.g * wn.cin_per_group) * wn.h * wn.w;
+    var walk = Walk(i32(plane0), 0, 0, 0u, 0u);
 """
 
 EMIT = """// Writes row `row`, pixels q0..q0+3 of the product plus bias `bv`, the residual, activation.
@@ -250,7 +256,10 @@ def generate(cols, groups, unroll, v4, window):
     for j in range(cols):
         if not window:
             s += f"    let c{j} = min(first + {j}u * WG, ncol4 - 1u);\n"
-            s += f"    let base{j} = gbase + select(c{j}, c{j} * p.kdim, col_major);\n"
+            s += f"    let q{j} = p.p0 + c{j} * 4u;\n"
+            s += f"    let cq{j} = q{j} % p.pixels / 4u;\n"
+            s += (f"    let base{j} = gbase + q{j} / p.pixels * p.b_image4"
+                  f" + select(cq{j}, cq{j} * p.kdim, col_major);\n")
     for j in range(cols):
         for c in range(ch):
             s += f"    var a{j}_{c} = vec4<f32>();\n"
@@ -286,9 +295,6 @@ def generate(cols, groups, unroll, v4, window):
     s += "    // Constant indices only: named accumulators stay in registers.\n"
     s += f"    let r0 = lb * {ch}u;\n"
     s += "    let orow = p.oc_base + grp * p.rows;\n"
-    s += ("    let e = Epilogue(p.rows, p.pixels,\n"
-          "                     (p.n * p.out_c_total + p.out_c_offset + orow) * p.pixels,\n"
-          "                     (p.n * p.res_c + orow) * p.pixels, p.has_residual != 0u);\n")
     s += ("    // Biases: lane l loads those of rows 8·g + l, the others take them by broadcast\n"
           "    // (before any invocation leaves, so that every lane is there).\n"
           "    let has_bias = p.has_bias != 0u;\n"
@@ -300,7 +306,13 @@ def generate(cols, groups, unroll, v4, window):
         s += f"    let bv{c} = subgroupBroadcast(bias{c // 8}, {c % 8}u);\n"
     for j in range(cols):
         s += f"    let col{j} = first + {j}u * WG;\n"
-        s += f"    if (col{j} < ncol4) {{\n        let q0 = p.p0 + col{j} * 4u;\n"
+        s += (f"    if (col{j} < ncol4) {{\n"
+              f"        // Column col{j}: pixels q0.. of image n (images lie side by side).\n"
+              f"        let n = p.n + (p.p0 + col{j} * 4u) / p.pixels;\n"
+              f"        let q0 = (p.p0 + col{j} * 4u) % p.pixels;\n"
+              "        let e = Epilogue(p.rows, p.pixels,\n"
+              "                         (n * p.out_c_total + p.out_c_offset + orow) * p.pixels,\n"
+              "                         (n * p.res_c + orow) * p.pixels, p.has_residual != 0u);\n")
         for c in range(ch):
             s += f"        emit(e, r0 + {c}u, q0, a{j}_{c}, bv{c});\n"
         s += "    }\n"

@@ -14,7 +14,7 @@ struct Params {
     b_stride4: u32, w_block0: u32, oc_base: u32, row_base: u32,
     n: u32, p0: u32, pixels: u32, has_bias: u32,
     has_residual: u32, res_c: u32, out_c_total: u32, out_c_offset: u32,
-    b_col_major: u32, groups: u32, _pad2: u32, _pad3: u32,
+    b_col_major: u32, groups: u32, b_image4: u32, _pad3: u32,
 }
 
 @group(0) @binding(0) var<storage, read> b: array<vec4<f32>>;

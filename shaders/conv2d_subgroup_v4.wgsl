@@ -17,7 +17,9 @@
 //           1 weight [blocks][ceil(K/4)][4 groups][8 lanes] vec4 (k = 4·k4 .. 4·k4+3 of
 //             channel block·32 + group·8 + lane; zero past K and C_out) · 2 bias [cout]
 //           3 residual [N, res_c, OH, OW] · 4 out [N, out_c_total, OH, OW] · 5 params
-// Grid: per group (params.groups of them: Winograd's 36 products in one dispatch) and
+// Columns: cols/4 vec4 columns of 4 pixels; where cols spans several images (planes of a
+// multiple of 4 pixels), image n + q / pixels, pixel q % pixels (B's images b_image4 vec4
+// apart). Grid: per group (params.groups of them: Winograd's 36 products in one dispatch) and
 // 32-channel block, ceil(cols/4 / (1·WG)) workgroups of WG invocations (whole workgroups
 // leave early, so subgroups stay full), folded to 2-D by the runtime.
 
@@ -28,7 +30,7 @@ struct Params {
     b_stride4: u32, w_block0: u32, oc_base: u32, row_base: u32,
     n: u32, p0: u32, pixels: u32, has_bias: u32,
     has_residual: u32, res_c: u32, out_c_total: u32, out_c_offset: u32,
-    b_col_major: u32, groups: u32, _pad2: u32, _pad3: u32,
+    b_col_major: u32, groups: u32, b_image4: u32, _pad3: u32,
 }
 
 @group(0) @binding(0) var<storage, read> b: array<vec4<f32>>;
@@ -99,7 +101,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let kstride = select(p.b_stride4, 1u, col_major);
     let gbase = p.b_base + grp * p.kdim * select(p.b_stride4, ncol4, col_major);
     let c0 = min(first + 0u * WG, ncol4 - 1u);
-    let base0 = gbase + select(c0, c0 * p.kdim, col_major);
+    let q0 = p.p0 + c0 * 4u;
+    let cq0 = q0 % p.pixels / 4u;
+    let base0 = gbase + q0 / p.pixels * p.b_image4 + select(cq0, cq0 * p.kdim, col_major);
     var a0_0 = vec4<f32>();
     var a0_1 = vec4<f32>();
     var a0_2 = vec4<f32>();
@@ -275,9 +279,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // Constant indices only: named accumulators stay in registers.
     let r0 = lb * 32u;
     let orow = p.oc_base + grp * p.rows;
-    let e = Epilogue(p.rows, p.pixels,
-                     (p.n * p.out_c_total + p.out_c_offset + orow) * p.pixels,
-                     (p.n * p.res_c + orow) * p.pixels, p.has_residual != 0u);
     // Biases: lane l loads those of rows 8·g + l, the others take them by broadcast
     // (before any invocation leaves, so that every lane is there).
     let has_bias = p.has_bias != 0u;
@@ -320,7 +321,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let bv31 = subgroupBroadcast(bias3, 7u);
     let col0 = first + 0u * WG;
     if (col0 < ncol4) {
-        let q0 = p.p0 + col0 * 4u;
+        // Column col0: pixels q0.. of image n (images lie side by side).
+        let n = p.n + (p.p0 + col0 * 4u) / p.pixels;
+        let q0 = (p.p0 + col0 * 4u) % p.pixels;
+        let e = Epilogue(p.rows, p.pixels,
+                         (n * p.out_c_total + p.out_c_offset + orow) * p.pixels,
+                         (n * p.res_c + orow) * p.pixels, p.has_residual != 0u);
         emit(e, r0 + 0u, q0, a0_0, bv0);
         emit(e, r0 + 1u, q0, a0_1, bv1);
         emit(e, r0 + 2u, q0, a0_2, bv2);

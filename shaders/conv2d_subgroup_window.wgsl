@@ -16,7 +16,9 @@
 //           1 weight [blocks][ceil(K/4)][4 groups][8 lanes] vec4 (k = 4·k4 .. 4·k4+3 of
 //             channel block·32 + group·8 + lane; zero past K and C_out) · 2 bias [cout]
 //           3 residual [N, res_c, OH, OW] · 4 out [N, out_c_total, OH, OW] · 5 params
-// Grid: per group (params.groups of them: Winograd's 36 products in one dispatch) and
+// Columns: cols/4 vec4 columns of 4 pixels; where cols spans several images (planes of a
+// multiple of 4 pixels), image n + q / pixels, pixel q % pixels (B's images b_image4 vec4
+// apart). Grid: per group (params.groups of them: Winograd's 36 products in one dispatch) and
 // 32-channel block, ceil(cols/4 / (1·WG)) workgroups of WG invocations (whole workgroups
 // leave early, so subgroups stay full), folded to 2-D by the runtime.
 
@@ -27,7 +29,7 @@ struct Product {
     b_stride4: u32, w_block0: u32, oc_base: u32, row_base: u32,
     n: u32, p0: u32, pixels: u32, has_bias: u32,
     has_residual: u32, res_c: u32, out_c_total: u32, out_c_offset: u32,
-    b_col_major: u32, groups: u32, _pad2: u32, _pad3: u32,
+    b_col_major: u32, groups: u32, b_image4: u32, _pad3: u32,
 }
 
 // The convolution geometry, as im2col.wgsl's Params.
@@ -141,8 +143,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let kd4 = (p.kdim + 4u - 1u) / 4u * 1u;
     let wrow = (p.w_block0 + mb) * kd4 * 32u + sl % 8u;
     let c0 = min(first, ncol4 - 1u);
-    // The lane's 4 pixels (chunk columns c0·4 .. c0·4+3) and where their windows start.
-    let q0 = p.p0 + c0 * 4u;
+    // The lane's 4 pixels (columns c0·4 .. c0·4+3: pixels q0.. of image img) and where
+    // their windows start.
+    let q = p.p0 + c0 * 4u;
+    let img = q / p.pixels;
+    let q0 = q % p.pixels;
     var ox = q0 % wn.ow;
     var oy = q0 / wn.ow;
     var iy0 = vec4<i32>();
@@ -155,7 +160,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let geo = Geometry(wn.h, wn.w, wn.kw, wn.kh, i32(wn.dh), i32(wn.dw), i32(wn.h * wn.w),
                        arrayLength(&x) - 1u);
-    var walk = Walk(i32((wn.n * wn.cin + wn.g * wn.cin_per_group) * wn.h * wn.w), 0, 0, 0u, 0u);
+    let plane0 = ((wn.n + img) * wn.cin + wn.g * wn.cin_per_group) * wn.h * wn.w;
+    var walk = Walk(i32(plane0), 0, 0, 0u, 0u);
     var a0_0 = vec4<f32>();
     var a0_1 = vec4<f32>();
     var a0_2 = vec4<f32>();
@@ -331,9 +337,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // Constant indices only: named accumulators stay in registers.
     let r0 = lb * 32u;
     let orow = p.oc_base + grp * p.rows;
-    let e = Epilogue(p.rows, p.pixels,
-                     (p.n * p.out_c_total + p.out_c_offset + orow) * p.pixels,
-                     (p.n * p.res_c + orow) * p.pixels, p.has_residual != 0u);
     // Biases: lane l loads those of rows 8·g + l, the others take them by broadcast
     // (before any invocation leaves, so that every lane is there).
     let has_bias = p.has_bias != 0u;
@@ -376,7 +379,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let bv31 = subgroupBroadcast(bias3, 7u);
     let col0 = first + 0u * WG;
     if (col0 < ncol4) {
-        let q0 = p.p0 + col0 * 4u;
+        // Column col0: pixels q0.. of image n (images lie side by side).
+        let n = p.n + (p.p0 + col0 * 4u) / p.pixels;
+        let q0 = (p.p0 + col0 * 4u) % p.pixels;
+        let e = Epilogue(p.rows, p.pixels,
+                         (n * p.out_c_total + p.out_c_offset + orow) * p.pixels,
+                         (n * p.res_c + orow) * p.pixels, p.has_residual != 0u);
         emit(e, r0 + 0u, q0, a0_0, bv0);
         emit(e, r0 + 1u, q0, a0_1, bv1);
         emit(e, r0 + 2u, q0, a0_2, bv2);

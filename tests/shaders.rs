@@ -47,7 +47,7 @@ macro_rules! mirror {
 fn mm_mirror() -> Mirror {
     mirror!(MmUniform =>
         rows, kdim, cols, b_base, b_stride4, w_block0, oc_base, row_base, n, p0, pixels,
-        has_bias, has_residual, res_c, out_c_total, out_c_offset, b_col_major, groups, _pad2, _pad3)
+        has_bias, has_residual, res_c, out_c_total, out_c_offset, b_col_major, groups, b_image4, _pad3)
 }
 
 fn im2col_mirror() -> Mirror {

@@ -75,7 +75,8 @@ pub struct MmUniform {
     pub b_col_major: u32,
     /// `conv2d_subgroup` only: groups side by side in one dispatch (B, weight blocks, rows).
     pub groups: u32,
-    pub _pad2: u32,
+    /// `conv2d_subgroup` only: vec4 between images of B where a dispatch spans several.
+    pub b_image4: u32,
     pub _pad3: u32,
 }
 
@@ -230,6 +231,7 @@ pub fn product_uniform(
         out_c_total: u(ctx.out_c_total),
         out_c_offset: u(ctx.out_c_offset),
         groups: 1,
+        b_image4: u(if direct { x.c * pixels / 4 } else { 0 }),
         ..Default::default()
     }
 }

@@ -98,14 +98,21 @@ pub fn weight_rows(c: &Conv2d) -> usize {
     c.groups * blocks_per_group(c) * BLOCK
 }
 
-/// The dispatches for one batch chunk: one product per image and group over all its pixels,
-/// reading the input as B (1x1 stride 1) or gathering B's rows from it.
+/// The dispatches for one batch chunk: per group, one product over all images' pixels side by
+/// side (planes of a multiple of 4 pixels; else one per image), reading the input as B (1x1
+/// stride 1) or gathering B's rows from it. One dispatch for the whole batch keeps a big GPU
+/// busy at batch 32 (3136 pixels per image are a few dozen subgroups per block).
 pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
     let o = ctx.output;
     let direct = input_is_matrix(c, o);
-    let cols = (o.h * o.w).next_multiple_of(4);
+    let pixels = o.h * o.w;
+    let (per_dispatch, cols) = if pixels.is_multiple_of(4) {
+        (o.n, o.n * pixels)
+    } else {
+        (1, pixels.next_multiple_of(4))
+    };
     let mut v = Vec::new();
-    for n in 0..o.n {
+    for n in (0..o.n).step_by(per_dispatch) {
         for g in 0..c.groups {
             let chunk = Chunk { n, g, p0: 0, cols };
             let uniform = product_uniform(c, ctx, chunk, true, BLOCK);
