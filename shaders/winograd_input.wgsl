@@ -1,5 +1,6 @@
 // winograd_input: the input transform of Winograd F(m×m, r×r) with 6x6 tiles (F(4x4, 3x3)
-// and F(2x2, 5x5), m + r − 1 = 6) for one image and a chunk of tiles. Tile t covers outputs
+// and F(2x2, 5x5), m + r − 1 = 6) for a chunk of the batch's tiles (the images' tiles side by
+// side: tile t is tile t % tiles of image t / tiles). A tile covers outputs
 // (m·ty .. m·ty+m−1, m·tx .. m·tx+m−1) and reads the 6x6 input patch d whose top-left is
 // (m·ty − pt, m·tx − pl), zero outside the image. For every input channel
 //   V = Bᵀ d B,   Bᵀ = [[2, −3, −4, 3, 2, 0], [0, −2, 1, 5, 2, 0], [0, 2, −5, 1, 2, 0],
@@ -16,7 +17,7 @@
 
 struct Params {
     cin: u32, h: u32, w: u32, tw: u32,
-    tiles: u32, t0: u32, tc: u32, n: u32,
+    tiles: u32, t0: u32, tc: u32, total: u32,
     pt: u32, pl: u32, m: u32, _pad0: u32,
 }
 
@@ -41,28 +42,30 @@ fn bt(d: Six) -> Six {
     );
 }
 
-// The input plane's geometry, read once (on llvmpipe every uniform read is a gather).
-struct Plane {
-    base: u32, h: i32, w: i32,
+// The 4 patches of an invocation, read once (on llvmpipe every uniform read is a gather):
+// each tile's plane (its image may differ) and top-left corner, and the plane's size.
+struct Patches {
+    base: vec4<u32>, iy: vec4<i32>, ix: vec4<i32>, h: i32, w: i32,
 }
 
-// x at (iy, ix) of the plane, zero outside it.
-fn load(g: Plane, iy: i32, ix: i32) -> f32 {
+// x at (iy, ix) of the plane at base, zero outside it.
+fn load(g: Patches, base: u32, iy: i32, ix: i32) -> f32 {
     if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) { return 0.0; }
-    return x[g.base + u32(iy * g.w + ix)];
+    return x[base + u32(iy * g.w + ix)];
 }
 
-// Entry (r, c) of the 4 patches whose top-left corners are (iy, ix).
-fn entry(g: Plane, iy: vec4<i32>, ix: vec4<i32>, r: i32, c: i32) -> vec4<f32> {
-    let y = iy + vec4<i32>(r);
-    let x = ix + vec4<i32>(c);
-    return vec4<f32>(load(g, y.x, x.x), load(g, y.y, x.y), load(g, y.z, x.z), load(g, y.w, x.w));
+// Entry (r, c) of the 4 patches.
+fn entry(g: Patches, r: i32, c: i32) -> vec4<f32> {
+    let y = g.iy + vec4<i32>(r);
+    let x = g.ix + vec4<i32>(c);
+    return vec4<f32>(load(g, g.base.x, y.x, x.x), load(g, g.base.y, y.y, x.y),
+                     load(g, g.base.z, y.z, x.z), load(g, g.base.w, y.w, x.w));
 }
 
 // Row r of the 4 patches (every index constant: no loop to unroll).
-fn patch_row(g: Plane, iy: vec4<i32>, ix: vec4<i32>, r: i32) -> Six {
-    return Six(entry(g, iy, ix, r, 0), entry(g, iy, ix, r, 1), entry(g, iy, ix, r, 2),
-               entry(g, iy, ix, r, 3), entry(g, iy, ix, r, 4), entry(g, iy, ix, r, 5));
+fn patch_row(g: Patches, r: i32) -> Six {
+    return Six(entry(g, r, 0), entry(g, r, 1), entry(g, r, 2), entry(g, r, 3), entry(g, r, 4),
+               entry(g, r, 5));
 }
 
 // Writes row i of V (6 entries ξ = 6·i .. 6·i+5).
@@ -84,21 +87,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (i >= p.cin * quads) { return; }
     let ci = i % p.cin;
     let t4 = i / p.cin;
-    let g = Plane((p.n * p.cin + ci) * p.h * p.w, i32(p.h), i32(p.w));
-    // Each tile's patch corner; tiles past the last start below the image (all zero).
+    // Each tile's image and patch corner; tiles past the last start below the image (zero).
     let t = vec4<u32>(p.t0 + t4 * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
-    let live = t < vec4<u32>(p.tiles);
+    let live = t < vec4<u32>(p.total);
+    let tiles = vec4<u32>(p.tiles);
     let m = p.m;
     let tw = p.tw;
-    let iy = select(vec4<i32>(g.h), vec4<i32>(t / tw * m) - vec4<i32>(i32(p.pt)), live);
-    let ix = vec4<i32>(t % tw * m) - vec4<i32>(i32(p.pl));
+    let h = i32(p.h);
+    let tl = t % tiles;
+    let iy = select(vec4<i32>(h), vec4<i32>(tl / tw * m) - vec4<i32>(i32(p.pt)), live);
+    let ix = vec4<i32>(tl % tw * m) - vec4<i32>(i32(p.pl));
+    let base = (t / tiles * p.cin + ci) * p.h * p.w;
+    let g = Patches(base, iy, ix, h, i32(p.w));
     // Bᵀ d, column by column (the columns of the 6 loaded rows).
-    let r0 = patch_row(g, iy, ix, 0);
-    let r1 = patch_row(g, iy, ix, 1);
-    let r2 = patch_row(g, iy, ix, 2);
-    let r3 = patch_row(g, iy, ix, 3);
-    let r4 = patch_row(g, iy, ix, 4);
-    let r5 = patch_row(g, iy, ix, 5);
+    let r0 = patch_row(g, 0);
+    let r1 = patch_row(g, 1);
+    let r2 = patch_row(g, 2);
+    let r3 = patch_row(g, 3);
+    let r4 = patch_row(g, 4);
+    let r5 = patch_row(g, 5);
     let c0 = bt(Six(r0.a, r1.a, r2.a, r3.a, r4.a, r5.a));
     let c1 = bt(Six(r0.b, r1.b, r2.b, r3.b, r4.b, r5.b));
     let c2 = bt(Six(r0.c, r1.c, r2.c, r3.c, r4.c, r5.c));

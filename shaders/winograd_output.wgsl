@@ -1,6 +1,6 @@
 // winograd_output: the output transform of Winograd F(M×M, r×r) with 6x6 tiles (M = 4 for
-// 3x3 filters, 2 for 5x5) for one image and a chunk of tiles, with the convolution's
-// epilogue. M (36 matrices [ξ][cout][tc], the products of the transformed weights and inputs)
+// 3x3 filters, 2 for 5x5) for a chunk of the batch's tiles (tile t is tile t % tiles of image
+// t / tiles), with the convolution's epilogue. M (36 matrices [ξ][cout][tc], the products of the transformed weights and inputs)
 // gives every tile's M×M outputs as
 //   Y = Aᵀ M A,   Aᵀ[i] = [1 if i = 0 else 0, 1, (−1)^i, (½)^i, (−2)^i, 1 if i = M−1 else 0]
 // (rows i < M; interpolation points 0, 1, −1, ½, −2, ∞), then out = act(Y + bias + residual), for
@@ -16,7 +16,7 @@ override M: u32 = 4u;
 
 struct Params {
     cout: u32, oh: u32, ow: u32, tw: u32,
-    tiles: u32, t0: u32, tc: u32, n: u32,
+    tiles: u32, t0: u32, tc: u32, total: u32,
     has_bias: u32, has_residual: u32, res_c: u32, out_c_total: u32,
     out_c_offset: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
@@ -85,21 +85,28 @@ fn emit_row(e: Epilogue, oy: u32, ox: u32, v: vec4<f32>) {
     }
 }
 
-// The chunk's tiles, read once.
+// The tiles, read once: per image and per row, all of the batch, and the elements between
+// images of the output and the residual.
 struct Tiles {
-    count: u32, per_row: u32,
+    count: u32, per_row: u32, total: u32, out_image: u32, res_image: u32,
 }
 
-// Writes tile t's M×M outputs (row r of the tile in y[r]), if the tile exists.
+// Writes tile t's M×M outputs (row r of the tile in y[r]), if the tile exists; `e` holds
+// image 0's bases.
 fn emit_tile(e: Epilogue, g: Tiles, t: u32, y: mat4x4<f32>) {
-    if (t >= g.count) { return; }
-    let oy = t / g.per_row * M;
-    let ox = t % g.per_row * M;
-    emit_row(e, oy, ox, y[0]);
-    emit_row(e, oy + 1u, ox, y[1]);
+    if (t >= g.total) { return; }
+    let n = t / g.count;
+    let tl = t % g.count;
+    var en = e;
+    en.out_base += n * g.out_image;
+    en.res_base += n * g.res_image;
+    let oy = tl / g.per_row * M;
+    let ox = tl % g.per_row * M;
+    emit_row(en, oy, ox, y[0]);
+    emit_row(en, oy + 1u, ox, y[1]);
     if (M == 4u) {
-        emit_row(e, oy + 2u, ox, y[2]);
-        emit_row(e, oy + 3u, ox, y[3]);
+        emit_row(en, oy + 2u, ox, y[2]);
+        emit_row(en, oy + 3u, ox, y[3]);
     }
 }
 
@@ -138,14 +145,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var bv = 0.0;
     if (p.has_bias != 0u) { bv = bias[oc]; }
     let plane = p.oh * p.ow;
-    let e = Epilogue(p.oh, p.ow, (p.n * p.out_c_total + p.out_c_offset + oc) * plane,
-                     (p.n * p.res_c + oc) * plane, p.has_residual != 0u, bv);
+    let e = Epilogue(p.oh, p.ow, (p.out_c_offset + oc) * plane, oc * plane,
+                     p.has_residual != 0u, bv);
     // Every index constant (no loops to unroll): y_r is row r of Aᵀ M A for the 4 tiles.
     let y0 = at(Six(s0.a, s1.a, s2.a, s3.a, s4.a, s5.a));
     let y1 = at(Six(s0.b, s1.b, s2.b, s3.b, s4.b, s5.b));
     let y2 = at(Six(s0.c, s1.c, s2.c, s3.c, s4.c, s5.c));
     let y3 = at(Six(s0.d, s1.d, s2.d, s3.d, s4.d, s5.d));
-    let g = Tiles(p.tiles, p.tw);
+    let g = Tiles(p.tiles, p.tw, p.total, p.out_c_total * plane, p.res_c * plane);
     let t0 = p.t0 + t4 * 4u;
     emit_tile(e, g, t0, tile(y0, y1, y2, y3, 0u));
     emit_tile(e, g, t0 + 1u, tile(y0, y1, y2, y3, 1u));

@@ -91,9 +91,9 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
         "im2col" => im2col_mirror(),
         "conv2d_mm" | "conv2d_subgroup" | "conv2d_subgroup_v4" => mm_mirror(),
         "winograd_input" => mirror!(InputUniform =>
-            cin, h, w, tw, tiles, t0, tc, n, pt, pl, m, _pad0),
+            cin, h, w, tw, tiles, t0, tc, total, pt, pl, m, _pad0),
         "winograd_output" => mirror!(OutputUniform =>
-            cout, oh, ow, tw, tiles, t0, tc, n, has_bias, has_residual, res_c,
+            cout, oh, ow, tw, tiles, t0, tc, total, has_bias, has_residual, res_c,
             out_c_total, out_c_offset, _pad0, _pad1, _pad2),
         "linear" | "linear_vec4" | "linear_subgroup" => mirror!(LinearUniform =>
             n, in_f, rows, row_base, has_bias, out_c_total, out_c_offset, _pad0),

@@ -1,7 +1,7 @@
 //! Winograd convolution with 6x6 tiles for [`Conv2d`] (`ConvKernel::Winograd`): F(4x4, 3x3)
 //! for 3x3 filters (36 multiplications per 4x4 output tile and input channel instead of 144:
 //! 4x fewer) and F(2x2, 5x5) for 5x5 filters (36 instead of 100: 2.8x fewer), stride 1,
-//! dilation 1, one group. Per image and chunk of tiles:
+//! dilation 1, one group. Per chunk of the batch's tiles (all images' tiles side by side):
 //!
 //! 1. `winograd_input.wgsl`: every 6x6 input patch d becomes `V = Bᵀ d B` (scratch 0, 36
 //!    matrices `[tiles][C_in]` in [`super::conv2d_subgroup`]'s column-major B layout);
@@ -52,7 +52,8 @@ pub struct InputUniform {
     pub tiles: u32,
     pub t0: u32,
     pub tc: u32,
-    pub n: u32,
+    /// Tiles of the whole batch (images side by side); the chunk is `t0 .. t0 + tc`.
+    pub total: u32,
     pub pt: u32,
     pub pl: u32,
     /// Outputs per tile side.
@@ -71,7 +72,7 @@ pub struct OutputUniform {
     pub tiles: u32,
     pub t0: u32,
     pub tc: u32,
-    pub n: u32,
+    pub total: u32,
     pub has_bias: u32,
     pub has_residual: u32,
     pub res_c: u32,
@@ -192,23 +193,28 @@ fn tiles(out: Shape, m: usize) -> (usize, usize) {
     (tw, tw * out.h.div_ceil(m))
 }
 
-/// Scratch wanted for all tiles of one image: V (`36·C_in·T`) and M (`36·C_out·T`).
+/// Tiles of the whole batch of `out`.
+fn batch_tiles(c: &Conv2d, out: Shape) -> usize {
+    out.n * tiles(out, tile_side(c)).1
+}
+
+/// Scratch wanted for all tiles of the batch: V (`36·C_in·T`) and M (`36·C_out·T`).
 pub fn scratch_elems(c: &Conv2d, out: Shape) -> [usize; 2] {
-    let t = tiles(out, tile_side(c)).1.next_multiple_of(COLS);
+    let t = batch_tiles(c, out).next_multiple_of(COLS);
     [XI * c.in_channels * t, XI * c.out_channels * t]
 }
 
-/// Per image and chunk of tiles: the input transform, the 36 products, the output transform.
+/// Per chunk of the batch's tiles: the input transform, the 36 products, the output transform
+/// (one chunk for a whole batch where the scratch buffers hold it: a big GPU at batch 32
+/// gets a few large dispatches per layer, not three per image).
 pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
-    let (tiles, per_chunk) = (tiles(ctx.output, tile_side(c)).1, chunk_tiles(c, ctx));
+    let (total, per_chunk) = (batch_tiles(c, ctx.output), chunk_tiles(c, ctx));
     let mut v = Vec::new();
-    for n in 0..ctx.output.n {
-        for t0 in (0..tiles).step_by(per_chunk) {
-            let tc = (tiles - t0).next_multiple_of(COLS).min(per_chunk);
-            v.push(input(c, ctx, n, t0, tc));
-            v.push(products(c, tc));
-            v.push(output(c, ctx, n, t0, tc));
-        }
+    for t0 in (0..total).step_by(per_chunk) {
+        let tc = (total - t0).next_multiple_of(COLS).min(per_chunk);
+        v.push(input(c, ctx, t0, tc));
+        v.push(products(c, tc));
+        v.push(output(c, ctx, t0, tc));
     }
     v
 }
@@ -217,13 +223,13 @@ pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
 fn chunk_tiles(c: &Conv2d, ctx: &LaunchCtx) -> usize {
     let fit = |elems: usize, ch: usize| elems / (XI * ch) / COLS * COLS;
     let [s0, s1] = ctx.scratch_elems;
-    let all = tiles(ctx.output, tile_side(c)).1.next_multiple_of(COLS);
+    let all = batch_tiles(c, ctx.output).next_multiple_of(COLS);
     all.min(fit(s0, c.in_channels))
         .min(fit(s1, c.out_channels))
         .max(COLS)
 }
 
-fn input(c: &Conv2d, ctx: &LaunchCtx, n: usize, t0: usize, tc: usize) -> Dispatch {
+fn input(c: &Conv2d, ctx: &LaunchCtx, t0: usize, tc: usize) -> Dispatch {
     let (x, u) = (ctx.inputs[0], |v: usize| v as u32);
     let (tw, tiles) = tiles(ctx.output, tile_side(c));
     let uniform = InputUniform {
@@ -234,7 +240,7 @@ fn input(c: &Conv2d, ctx: &LaunchCtx, n: usize, t0: usize, tc: usize) -> Dispatc
         tiles: u(tiles),
         t0: u(t0),
         tc: u(tc),
-        n: u(n),
+        total: u(batch_tiles(c, ctx.output)),
         pt: u(c.window.h.pad_before),
         pl: u(c.window.w.pad_before),
         m: u(tile_side(c)),
@@ -292,7 +298,7 @@ fn products(c: &Conv2d, tc: usize) -> Dispatch {
     )
 }
 
-fn output(c: &Conv2d, ctx: &LaunchCtx, n: usize, t0: usize, tc: usize) -> Dispatch {
+fn output(c: &Conv2d, ctx: &LaunchCtx, t0: usize, tc: usize) -> Dispatch {
     let (o, u) = (ctx.output, |v: usize| v as u32);
     let (tw, tiles) = tiles(o, tile_side(c));
     let uniform = OutputUniform {
@@ -303,7 +309,7 @@ fn output(c: &Conv2d, ctx: &LaunchCtx, n: usize, t0: usize, tc: usize) -> Dispat
         tiles: u(tiles),
         t0: u(t0),
         tc: u(tc),
-        n: u(n),
+        total: u(batch_tiles(c, ctx.output)),
         has_bias: u(usize::from(c.bias)),
         has_residual: u(usize::from(c.residual)),
         res_c: u(c.out_channels),
