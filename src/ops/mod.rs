@@ -37,12 +37,16 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::borrow::Cow;
 
+/// Smallest subgroup the subgroup kernels run on: they share 8 channels' weights through the
+/// lanes of one subgroup.
+pub const MIN_SUBGROUP_SIZE: u32 = 8;
+
 /// What the device offers that decides which kernels can run (the runtime fills it in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeviceCaps {
     /// Largest storage binding in bytes.
     pub max_binding: u64,
-    /// Subgroup operations with subgroups of at least 8 invocations.
+    /// Subgroup operations with subgroups of at least [`MIN_SUBGROUP_SIZE`] invocations.
     pub subgroups: bool,
 }
 

@@ -43,7 +43,7 @@ pub struct AdapterSummary {
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
     /// Smallest and largest subgroup size, when the adapter has subgroup operations (the
-    /// subgroup kernels need at least 8).
+    /// subgroup kernels need at least [`crate::ops::MIN_SUBGROUP_SIZE`]).
     pub subgroup_sizes: Option<(u32, u32)>,
 }
 
@@ -141,7 +141,7 @@ impl Gpu {
         let info = adapter.get_info();
         let mut wanted =
             wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
-        if info.subgroup_min_size >= 8 {
+        if info.subgroup_min_size >= crate::ops::MIN_SUBGROUP_SIZE {
             wanted |= wgpu::Features::SUBGROUP;
         }
         let features = adapter.features() & wanted;

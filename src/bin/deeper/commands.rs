@@ -46,9 +46,10 @@ pub fn devices() -> Result<bool> {
             "    max_compute_workgroups/dimension {}",
             thousands(l.max_compute_workgroups_per_dimension as u64)
         );
+        let need = deeper::ops::MIN_SUBGROUP_SIZE;
         let sg = match a.subgroup_sizes {
-            Some((lo, hi)) if lo >= 8 => format!("{lo}..{hi} (subgroup kernels: yes)"),
-            Some((lo, hi)) => format!("{lo}..{hi} (subgroup kernels: no, they need 8)"),
+            Some((lo, hi)) if lo >= need => format!("{lo}..{hi} (subgroup kernels: yes)"),
+            Some((lo, hi)) => format!("{lo}..{hi} (subgroup kernels: no, they need {need})"),
             None => "none (subgroup kernels: no)".into(),
         };
         println!("    subgroup sizes                   {sg}");
