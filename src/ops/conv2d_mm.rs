@@ -198,17 +198,19 @@ pub fn im2col_uniform(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk) -> Im2colUniform {
 }
 
 /// The uniform of a product over `chunk` (both product kernels read the same struct), for a
-/// weight repacked into blocks of `block` output channels per group.
+/// weight repacked into blocks of `block` output channels per group. `b_input`: B is read from
+/// the op's input (as the matrix itself for 1x1 layers, or gathered by the subgroup kernel's
+/// window variant), so B's addresses are the input's; else B is a scratch matrix from 0.
 pub fn product_uniform(
     c: &Conv2d,
     ctx: &LaunchCtx,
     ch: Chunk,
-    direct: bool,
+    b_input: bool,
     block: usize,
 ) -> MmUniform {
     let (x, o, u) = (ctx.inputs[0], ctx.output, |v: usize| v as u32);
     let (k, cout_g, pixels) = (c.kdim(), c.out_channels / c.groups, o.h * o.w);
-    let b_base = if direct {
+    let b_base = if b_input {
         (ch.n * x.c + ch.g * (c.in_channels / c.groups)) * pixels / 4
     } else {
         0
@@ -218,7 +220,7 @@ pub fn product_uniform(
         kdim: u(k),
         cols: u(ch.cols),
         b_base: u(b_base),
-        b_stride4: u(if direct { pixels / 4 } else { ch.cols / 4 }),
+        b_stride4: u(if b_input { pixels / 4 } else { ch.cols / 4 }),
         w_block0: u(ch.g * (c.out_channels / c.groups).div_ceil(block)),
         oc_base: u(ch.g * cout_g),
         row_base: u(ch.g * cout_g),
@@ -231,16 +233,16 @@ pub fn product_uniform(
         out_c_total: u(ctx.out_c_total),
         out_c_offset: u(ctx.out_c_offset),
         groups: 1,
-        b_image4: u(if direct { x.c * pixels / 4 } else { 0 }),
+        b_image4: u(if b_input { x.c * pixels / 4 } else { 0 }),
         ..Default::default()
     }
 }
 
-/// The bindings of a product: B (input or scratch), the repacked weight (`rows` rows), bias,
-/// residual, output.
-pub fn product_args(c: &Conv2d, direct: bool, rows: usize) -> Vec<Arg> {
+/// The bindings of a product: B (the input when `b_input`, else scratch 0), the repacked
+/// weight (`rows` rows), bias, residual, output.
+pub fn product_args(c: &Conv2d, b_input: bool, rows: usize) -> Vec<Arg> {
     vec![
-        if direct {
+        if b_input {
             Arg::Input(0)
         } else {
             Arg::Scratch(0)

@@ -115,6 +115,7 @@ pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
     for n in (0..o.n).step_by(per_dispatch) {
         for g in 0..c.groups {
             let chunk = Chunk { n, g, p0: 0, cols };
+            // Both sources read the input binding.
             let uniform = product_uniform(c, ctx, chunk, true, BLOCK);
             let source = if direct {
                 Source::Matrix { col_major: false }

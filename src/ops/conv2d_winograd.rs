@@ -278,7 +278,7 @@ fn products(c: &Conv2d, tc: usize) -> Dispatch {
         cols: tc,
     };
     let mut uniform = product_uniform(&pc, &ctx, chunk, false, sg::BLOCK);
-    (uniform.b_base, uniform.groups) = (0, XI as u32);
+    uniform.groups = XI as u32;
     let args = vec![
         Arg::Scratch(0),
         Arg::Param {

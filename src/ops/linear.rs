@@ -156,7 +156,7 @@ impl Linear {
                 } else {
                     Arg::Dummy
                 };
-                let (shader, overrides, rows_per_group, samples) = match self.kernel {
+                let (shader, mut overrides, rows_per_group, samples) = match self.kernel {
                     LinearKernel::Subgroup => {
                         let nb = if n == 1 { 1 } else { BATCH_BLOCK };
                         (&SUBGROUP, vec![("NB", nb as u32)], 128, nb)
@@ -164,7 +164,7 @@ impl Linear {
                     LinearKernel::Vec4 => (&VEC4, Vec::new(), 4, BATCH_BLOCK),
                     _ => (&SHADER, Vec::new(), 1, BATCH_BLOCK),
                 };
-                let overrides = [overrides, vec![self.activation.constant()]].concat();
+                overrides.push(self.activation.constant());
                 Dispatch {
                     shader,
                     overrides,
