@@ -304,24 +304,17 @@ fn storage_bindings_match_shader_descriptor() {
     }
 }
 
-/// The four `conv2d_subgroup*.wgsl` files are what their generator writes for
-/// the register block the Rust side assumes (`COLS4`, `BLOCK`, `UNROLL`): an edit of either
-/// side alone fails here.
+/// The four `conv2d_subgroup*.wgsl` files are what their generator writes for the block the
+/// Rust side assumes (`BLOCK`): an edit of either side alone fails here.
 #[test]
 fn generated_subgroup_shader_is_current() {
-    use deeper::ops::conv2d_subgroup::{BLOCK, COLS4, UNROLL};
+    use deeper::ops::conv2d_subgroup::BLOCK;
     let out = std::env::temp_dir().join(format!("conv2d_subgroup-{}", std::process::id()));
     std::fs::create_dir_all(&out).expect("temp dir");
     let root = env!("CARGO_MANIFEST_DIR");
     let status = std::process::Command::new("python3")
         .arg(format!("{root}/scripts/gen_conv2d_subgroup.py"))
-        .args([
-            "--cols",
-            &COLS4.to_string(),
-            "--groups",
-            &(BLOCK / 8).to_string(),
-        ])
-        .args(["--unroll", &UNROLL.to_string(), "--out"])
+        .args(["--groups", &(BLOCK / 8).to_string(), "--out"])
         .arg(&out)
         .status()
         .expect("python3 runs the shader generator");
@@ -336,8 +329,7 @@ fn generated_subgroup_shader_is_current() {
         let committed = std::fs::read_to_string(shader_dir().join(name)).expect("committed");
         assert!(
             generated == committed,
-            "shaders/{name} is stale: run python3 scripts/gen_conv2d_subgroup.py \
-             --cols {COLS4} --groups {} --unroll {UNROLL}",
+            "shaders/{name} is stale: run python3 scripts/gen_conv2d_subgroup.py --groups {}",
             BLOCK / 8
         );
     }

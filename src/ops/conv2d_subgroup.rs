@@ -48,18 +48,13 @@ pub enum Source {
 
 /// Output channels per block (groups of 8 lanes); `--groups` of the shader generator × 8.
 pub const BLOCK: usize = 32;
-/// vec4 columns (4 pixels each) per invocation; `--cols` of the shader generator.
-pub const COLS4: usize = 1;
-/// Steps of 4 k per loop iteration; `--unroll` of the shader generator (the weight's k is
-/// zero-padded to a multiple of 4 · UNROLL).
-pub const UNROLL: usize = 1;
 /// Invocations per workgroup for images with many pixels; small ones use fewer (down to one
 /// subgroup of 8).
 const WG: usize = 64;
 
 /// The reduction length the weight is padded to.
 fn padded_k(c: &Conv2d) -> usize {
-    c.kdim().next_multiple_of(4 * UNROLL)
+    c.kdim().next_multiple_of(4)
 }
 
 fn blocks_per_group(c: &Conv2d) -> usize {
@@ -167,7 +162,7 @@ pub fn dispatch(
         args,
         uniform: bytes,
         workgroups: groups_for(
-            blocks_per_group(c) * uniform.groups as usize * col4.div_ceil(wg * COLS4),
+            blocks_per_group(c) * uniform.groups as usize * col4.div_ceil(wg),
             1,
         ),
     }
@@ -178,6 +173,6 @@ pub fn dispatch(
 fn workgroup_size(col4: usize) -> usize {
     [WG, 32, 16]
         .into_iter()
-        .find(|&wg| col4.div_ceil(wg * COLS4) * wg * COLS4 * 8 <= col4 * 9)
+        .find(|&wg| col4.div_ceil(wg) * wg * 8 <= col4 * 9)
         .unwrap_or(8)
 }
