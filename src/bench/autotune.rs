@@ -114,17 +114,17 @@ impl Tuner {
                 timings: Vec::new(),
             });
         }
+        // Timed (and shaped) without the fused residual: a one-input graph.
         let plain = Conv2d {
             residual: false,
             ..c.clone()
         };
-        let out = Op::Conv2d(plain).output_shape(&key, &[x])?;
+        let out = Op::Conv2d(plain.clone()).output_shape(&key, &[x])?;
         let mut timings: Vec<(ConvKernel, f64)> = Vec::new();
         for kernel in ConvKernel::ALL {
             let forced = Conv2d {
                 kernel,
-                residual: false,
-                ..c.clone()
+                ..plain.clone()
             };
             if forced.resolve(&gpu.caps(), out) == kernel {
                 let best = timings.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
