@@ -28,6 +28,7 @@ fn fake_peak() -> Peak {
         gbps: 1.0,
         timing: "timestamps".into(),
         quick: true,
+        method: peak::METHOD.into(),
     }
 }
 
@@ -136,6 +137,28 @@ fn peak_shaders_measure_positive_rates() {
     let p = peak::measure(gpu, true, Timing::Timestamps).expect("peak");
     assert!(p.gflops > 0.0 && p.gflops.is_finite(), "{p:?}");
     assert!(p.gbps > 0.0 && p.gbps.is_finite(), "{p:?}");
+}
+
+/// A ceiling cached by other measuring shaders is not reused (their numbers differ).
+#[test]
+fn peak_cache_ignores_other_methods() {
+    let Some(gpu) = common::gpu() else { return };
+    let dir = std::env::temp_dir().join(format!("deeper-peak-{}", std::process::id()));
+    std::env::set_var("DEEPER_PEAK_CACHE", dir.join("peak.json"));
+    let stale = Peak {
+        device: gpu.description(),
+        method: "fma 8x1".into(),
+        ..fake_peak()
+    };
+    peak::save(&stale).expect("save");
+    assert!(peak::cached(gpu).is_none(), "a stale method was reused");
+    peak::save(&Peak {
+        method: peak::METHOD.into(),
+        ..stale
+    })
+    .expect("save");
+    assert_eq!(peak::cached(gpu).expect("cached").gflops, 10.0);
+    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]

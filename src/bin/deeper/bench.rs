@@ -74,9 +74,9 @@ fn peak_cmd(gpu: &Gpu, a: &BenchArgs, timing: Timing) -> Result<bool> {
         return Ok(true);
     }
     println!("device: {}", p.device);
-    println!("FMA:    {:>9.1} GFLOP/s  (peak_fma.wgsl: 8 vec4 FMA chains per invocation, registers only)", p.gflops);
+    println!("FMA:    {:>9.1} GFLOP/s  (peak_fma.wgsl: 3 vec4 FMA chains per invocation, registers only)", p.gflops);
     println!(
-        "copy:   {:>9.1} GB/s     (peak_copy.wgsl: vec4 read + write of a 64 MiB buffer)",
+        "copy:   {:>9.1} GB/s     (peak_copy.wgsl: vec4 reads + writes of a 64 MiB buffer)",
         p.gbps
     );
     println!(
