@@ -3,7 +3,9 @@
 # <net> --json`, end-to-end median), Burn 0.22.1's wgpu backend (peers/burn, same device,
 # upload + forward + readback median, and its first forward), and, for context, ONNX Runtime
 # and PyTorch on the CPU with 2 threads (scripts/peers_cpu.py). Batch 1, 224x224, f32, random
-# weights, median of RUNS runs. Prints a markdown table; raw JSON lines go to $OUT/peers.jsonl.
+# weights, median of RUNS runs. Then the layer suite's convolutions, deeper (summed GPU time
+# from timestamps, `deeper bench --layers --json`) against Burn (forward + device sync, input
+# already on the device). Prints two markdown tables; raw JSON lines go to $OUT/peers.jsonl.
 #
 # Usage: scripts/peers.sh [net ...]    (default: resnet18 resnet50 googlenet vgg16 alexnet)
 # Env:   RUNS (default 9), OUT (default target/peers), PYTHON (default .venv/bin/python, made
@@ -45,6 +47,16 @@ if [ ${#burn_nets[@]} -gt 0 ]; then
         "$PYTHON" -c 'import json, sys
 for l in sys.stdin: print(json.dumps({"framework": "burn", **json.loads(l)}))' >> "$jsonl"
 fi
+LAYERS=(alexnet.conv1 vgg.conv3 resnet50.1x1 resnet50.3x3 inception.5x5)
+echo "== layers" >&2
+./target/release/deeper bench --layers --runs "$RUNS" --json |
+    "$PYTHON" -c 'import json, sys
+for c in json.load(sys.stdin)["cases"]:
+    print(json.dumps({"framework": "deeper-layer", "network": c["name"], "median_ms": c["gpu_ms"],
+                      "gflops": c["gflops"], "what": c["what"], "kernel": c["kernel"]}))' >> "$jsonl"
+peers/burn/target/release/deeper-peer-burn --runs "$RUNS" "${LAYERS[@]}" |
+    "$PYTHON" -c 'import json, sys
+for l in sys.stdin: print(json.dumps({"framework": "burn-layer", **json.loads(l)}))' >> "$jsonl"
 echo "== cpu ${NETS[*]}" >&2
 "$PYTHON" scripts/peers_cpu.py --runs "$RUNS" "${NETS[@]}" >> "$jsonl"
 "$PYTHON" - "$jsonl" <<'PY'
@@ -69,4 +81,17 @@ for net in dict.fromkeys(r["network"] for r in rows if r["framework"] == "deeper
         burn += "; convolutions alone " + cell("burn", "vgg16-convs")
     print(f"| {net} | {cell('deeper', net, True)} | {burn} | {ratio} | "
           f"{cell('onnxruntime-cpu', net)} | {cell('pytorch-cpu', net)} |")
+print()
+print("| layer | deeper GPU ms | GFLOP/s | Burn ms | GFLOP/s | deeper / Burn |")
+print("|---|---:|---:|---:|---:|---:|")
+for r in rows:
+    if r["framework"] != "deeper-layer" or ("burn-layer", r["network"]) not in get:
+        continue
+    b = get[("burn-layer", r["network"])]
+    if "error" in b:
+        print(f"| {r['network']} ({r['what']}) | {r['median_ms']:.2f} | {r['gflops']:.1f} | "
+              f"fails: {b['error'][:60]} | | |")
+        continue
+    print(f"| {r['network']} ({r['what']}) | {r['median_ms']:.2f} | {r['gflops']:.1f} | "
+          f"{b['median_ms']:.2f} | {b['gflops']:.1f} | {r['median_ms'] / b['median_ms']:.3f} |")
 PY

@@ -4,10 +4,15 @@
 //! (shader compilation and autotuning) and the median of the next runs, each run being
 //! upload + forward + readback, as `deeper bench`'s end-to-end column.
 //!
-//!     cargo run --release -- [--runs N] [resnet18|resnet50|vgg16|vgg16-convs ...]
+//! The single convolutions of `deeper bench --layers` (alexnet.conv1, vgg.conv3, resnet50.1x1,
+//! resnet50.3x3, inception.5x5; conv + bias + ReLU) are timed on the device alone: the input
+//! stays on it, and a run is forward + `Device::sync`, against deeper's summed GPU time.
+//!
+//!     cargo run --release -- [--runs N] [resnet18|resnet50|vgg16|vgg16-convs|<layer> ...]
 //!
 //! Prints one JSON object per network on stdout: {"network", "first_ms", "median_ms", "runs"}
-//! or {"network", "error"} when Burn fails (VGG-16's 411 MB fc6 weight on llvmpipe).
+//! (layers add "gflops"), or {"network", "error"} when Burn fails (VGG-16's 411 MB fc6 weight
+//! on llvmpipe).
 
 mod nets;
 
@@ -34,9 +39,14 @@ fn main() {
     let device = Device::wgpu(Default::default());
     for name in &names {
         let line = match std::panic::catch_unwind(|| time_network(name, &device, runs)) {
-            Ok(Ok((first, median))) => format!(
-                "{{\"network\": \"{name}\", \"first_ms\": {first:.1}, \"median_ms\": {median:.1}, \"runs\": {runs}}}"
-            ),
+            Ok(Ok((first, median, macs))) => {
+                let rate = macs.map_or(String::new(), |m| {
+                    format!(", \"gflops\": {:.2}", 2.0 * m / median / 1e6)
+                });
+                format!(
+                    "{{\"network\": \"{name}\", \"first_ms\": {first:.1}, \"median_ms\": {median:.2}, \"runs\": {runs}{rate}}}"
+                )
+            }
             Ok(Err(e)) => format!("{{\"network\": \"{name}\", \"error\": {e:?}}}"),
             Err(p) => {
                 let msg = p
@@ -44,7 +54,10 @@ fn main() {
                     .cloned()
                     .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_else(|| "panic".into());
-                format!("{{\"network\": \"{name}\", \"error\": {:?}}}", msg.lines().next().unwrap_or(""))
+                format!(
+                    "{{\"network\": \"{name}\", \"error\": {:?}}}",
+                    msg.lines().next().unwrap_or("")
+                )
             }
         };
         println!("{line}");
@@ -62,21 +75,34 @@ fn root_cause(msg: &str) -> String {
         .to_string()
 }
 
-/// (first forward ms, median ms of `runs` later ones).
-fn time_network(name: &str, device: &Device, runs: usize) -> Result<(f64, f64), String> {
+/// (first forward ms, median ms of `runs` later ones, the layer's multiply-adds if a layer).
+fn time_network(
+    name: &str,
+    device: &Device,
+    runs: usize,
+) -> Result<(f64, f64, Option<f64>), String> {
     let net = nets::Net::build(name, device).ok_or_else(|| format!("unknown network {name}"))?;
-    let input: Vec<f32> = Tensor::<4>::random([1, 3, 224, 224], Distribution::Default, device)
+    let shape = net.input_shape();
+    let macs = net.layer_macs();
+    let x = Tensor::<4>::random(shape, Distribution::Default, device);
+    let input: Vec<f32> = x
+        .clone()
         .into_data()
         .try_to_vec::<f32>()
         .map_err(|e| format!("{e:?}"))?;
     let once = || {
         let t = Instant::now();
-        let x = Tensor::<4>::from_data(TensorData::new(input.clone(), [1, 3, 224, 224]), device);
-        let y = net
-            .forward(x)
-            .try_into_data()
-            .map_err(|e| root_cause(&format!("{e}")))?;
-        std::hint::black_box(y);
+        if macs.is_some() {
+            std::hint::black_box(net.forward(x.clone()));
+            device.sync().map_err(|e| root_cause(&format!("{e}")))?;
+        } else {
+            let x = Tensor::<4>::from_data(TensorData::new(input.clone(), shape), device);
+            let y = net
+                .forward(x)
+                .try_into_data()
+                .map_err(|e| root_cause(&format!("{e}")))?;
+            std::hint::black_box(y);
+        }
         Ok::<f64, String>(t.elapsed().as_secs_f64() * 1e3)
     };
     let first = once()?;
@@ -84,5 +110,5 @@ fn time_network(name: &str, device: &Device, runs: usize) -> Result<(f64, f64), 
         .map(|_| once())
         .collect::<Result<Vec<f64>, String>>()?;
     ms.sort_by(f64::total_cmp);
-    Ok((first, ms[ms.len() / 2]))
+    Ok((first, ms[ms.len() / 2], macs))
 }

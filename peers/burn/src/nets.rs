@@ -1,6 +1,7 @@
 //! torchvision's ResNet-18/50 and VGG-16 built from Burn's layers (random weights; the
 //! architecture, not the values, sets the time). "vgg16-convs" stops before the classifier,
-//! the part of VGG-16 that Burn can run on llvmpipe.
+//! the part of VGG-16 that Burn can run on llvmpipe. The convolutions of `deeper bench
+//! --layers` (same names) are single layers: convolution with bias, then ReLU.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
@@ -75,7 +76,21 @@ pub enum Net {
         pool: MaxPool2d,
         classifier: Option<(AdaptiveAvgPool2d, Vec<Linear>)>,
     },
+    Layer {
+        conv: Conv2d,
+        input: [usize; 4],
+        macs: f64,
+    },
 }
+
+/// deeper's layer-suite convolutions: name, C_in, C_out, kernel, stride, padding, input size.
+const LAYERS: [(&str, usize, usize, usize, usize, usize, usize); 5] = [
+    ("alexnet.conv1", 3, 64, 11, 4, 2, 224),
+    ("vgg.conv3", 256, 256, 3, 1, 1, 56),
+    ("resnet50.1x1", 256, 64, 1, 1, 0, 56),
+    ("resnet50.3x3", 64, 64, 3, 1, 1, 56),
+    ("inception.5x5", 192, 32, 5, 1, 2, 28),
+];
 
 impl Net {
     pub fn build(name: &str, d: &Device) -> Option<Net> {
@@ -84,6 +99,32 @@ impl Net {
             "resnet50" => Some(resnet(&[3, 4, 6, 3], true, d)),
             "vgg16" => Some(vgg16(true, d)),
             "vgg16-convs" => Some(vgg16(false, d)),
+            _ => LAYERS
+                .iter()
+                .find(|l| l.0 == name)
+                .map(|&(_, ci, co, k, s, p, hw)| {
+                    let out = (hw + 2 * p - k) / s + 1;
+                    Net::Layer {
+                        conv: conv(ci, co, k, s, p, true, d),
+                        input: [1, ci, hw, hw],
+                        macs: (out * out * co * ci * k * k) as f64,
+                    }
+                }),
+        }
+    }
+
+    /// The input shape: the layer's, or an image at 224×224.
+    pub fn input_shape(&self) -> [usize; 4] {
+        match self {
+            Net::Layer { input, .. } => *input,
+            _ => [1, 3, 224, 224],
+        }
+    }
+
+    /// Multiply-adds of a single layer (None for networks).
+    pub fn layer_macs(&self) -> Option<f64> {
+        match self {
+            Net::Layer { macs, .. } => Some(*macs),
             _ => None,
         }
     }
@@ -103,6 +144,7 @@ impl Net {
                 }
                 fc.forward(gap.forward(y).flatten(1, 3))
             }
+            Net::Layer { conv, .. } => relu(conv.forward(x)).flatten(1, 3),
             Net::Vgg {
                 layers,
                 pool,
