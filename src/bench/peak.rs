@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::ops::Shader;
 use crate::runtime::{Gpu, Profile, Timing};
 use crate::shape::Shape;
+use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -120,7 +121,7 @@ fn time_reps(
 /// Best FMA GFLOP/s, after growing the loop until one pass takes about `target_ns`.
 fn fma_rate(gpu: &Gpu, target_ns: f64, reps: usize, timing: Timing) -> Result<(f64, Timing)> {
     let invocations = FMA_WORKGROUPS as usize * 64;
-    let out = gpu.alloc(Shape::vector(invocations), false)?;
+    let out = gpu.alloc(Shape::vector(invocations), true)?;
     let mut u = FmaUniform {
         iters: 16,
         mul: 0.999,
@@ -147,16 +148,44 @@ fn fma_rate(gpu: &Gpu, target_ns: f64, reps: usize, timing: Timing) -> Result<(f
         u.iters = (u.iters as f64 * grow) as u32;
     }
     let (ns, used) = run(&u, reps)?;
+    check_fma(&gpu.read(&out)?, &u)?;
     let flops = invocations as f64 * u.iters as f64 * FMA_PER_ITER * 4.0 * 2.0;
     Ok((best_rate(flops, &ns), used))
+}
+
+/// Checks that every invocation of `peak_fma.wgsl` wrote what its credited FMAs compute: each
+/// chain value x0 after n = iters · 64 steps of x ← x·mul + add is, in closed form,
+/// f + (x0 − f)·mulⁿ with f = add / (1 − mul), and an invocation writes the sum of its 12.
+/// One that did not run its loop (off by ~1.8) or did not write (the buffer starts as NaN)
+/// fails; the tolerance covers f32 rounding near the fixed point (≤ 12 · 6e-5).
+fn check_fma(out: &Tensor, u: &FmaUniform) -> Result<()> {
+    let (m, c) = (u.mul as f64, u.add as f64);
+    let fixed = c / (1.0 - m);
+    let decay = m.powf(u.iters as f64 * 64.0);
+    for (i, &got) in out.data.iter().enumerate() {
+        let s = (i & 255) as f64 * 1e-3;
+        let want: f64 = (0..3)
+            .flat_map(|chain| (0..4).map(move |lane| chain as f64 + 0.1 * lane as f64 + s))
+            .map(|x0| fixed + (x0 - fixed) * decay)
+            .sum();
+        if !((got as f64 - want).abs() <= 5e-3) {
+            return Err(Error::Gpu {
+                context: "peak_fma".into(),
+                message: format!("invocation {i} wrote {got}, the credited FMAs give {want:.4}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Best copy GB/s over `reps` passes.
 fn copy_rate(gpu: &Gpu, reps: usize, timing: Timing) -> Result<(f64, Timing)> {
     let bytes = COPY_BYTES.min(gpu.max_binding()) / 4096 * 4096;
     let elems = (bytes / 4) as usize;
-    let src = gpu.alloc(Shape::vector(elems), false)?;
-    let dst = gpu.alloc(Shape::vector(elems), false)?;
+    let pattern = (0..elems).map(|i| (i % 65_521) as f32 + 0.5).collect();
+    let src_values = Tensor::new(Shape::vector(elems), pattern)?;
+    let src = gpu.upload(&src_values)?;
+    let dst = gpu.alloc(Shape::vector(elems), true)?;
     let n = (elems / 4) as u32;
     let u = CopyUniform {
         n,
@@ -172,6 +201,16 @@ fn copy_rate(gpu: &Gpu, reps: usize, timing: Timing) -> Result<(f64, Timing)> {
         reps,
         timing,
     )?;
+    let copied = gpu.read(&dst)?;
+    if let Some(i) = (0..elems).find(|&i| copied.data[i] != src_values.data[i]) {
+        return Err(Error::Gpu {
+            context: "peak_copy".into(),
+            message: format!(
+                "element {i} is {}, expected {}: the copy is not the one credited",
+                copied.data[i], src_values.data[i]
+            ),
+        });
+    }
     Ok((best_rate(2.0 * bytes as f64, &ns), used))
 }
 
