@@ -38,30 +38,33 @@ fn main() {
     }
     let device = Device::wgpu(Default::default());
     for name in &names {
-        let line = match std::panic::catch_unwind(|| time_network(name, &device, runs)) {
-            Ok(Ok((first, median, macs))) => {
-                let rate = macs.map_or(String::new(), |m| {
-                    format!(", \"gflops\": {:.2}", 2.0 * m / median / 1e6)
-                });
-                format!(
-                    "{{\"network\": \"{name}\", \"first_ms\": {first:.1}, \"median_ms\": {median:.2}, \"runs\": {runs}{rate}}}"
-                )
-            }
-            Ok(Err(e)) => format!("{{\"network\": \"{name}\", \"error\": {e:?}}}"),
-            Err(p) => {
-                let msg = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "panic".into());
-                format!(
-                    "{{\"network\": \"{name}\", \"error\": {:?}}}",
-                    msg.lines().next().unwrap_or("")
-                )
-            }
-        };
-        println!("{line}");
+        let outcome = std::panic::catch_unwind(|| time_network(name, &device, runs))
+            .unwrap_or_else(|p| Err(root_cause(&panic_message(p))));
+        println!("{}", json_line(name, runs, outcome));
     }
+}
+
+/// One network's result as a JSON object (a string's Debug form is a valid JSON string here:
+/// Burn's messages are ASCII).
+fn json_line(name: &str, runs: usize, outcome: Result<(f64, f64, Option<f64>), String>) -> String {
+    match outcome {
+        Ok((first, median, macs)) => {
+            let rate = macs.map_or(String::new(), |m| {
+                format!(", \"gflops\": {:.2}", 2.0 * m / median / 1e6)
+            });
+            format!(
+                "{{\"network\": \"{name}\", \"first_ms\": {first:.1}, \"median_ms\": {median:.2}, \"runs\": {runs}{rate}}}"
+            )
+        }
+        Err(e) => format!("{{\"network\": \"{name}\", \"error\": {e:?}}}"),
+    }
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panic".into())
 }
 
 /// The innermost cause of one of Burn's multi-line errors (its last line that says something).
