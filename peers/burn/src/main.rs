@@ -72,8 +72,7 @@ fn root_cause(msg: &str) -> String {
     let noise = ["Caused by:", "No backtrace available", "Asked at:"];
     msg.lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !noise.contains(l) && !l.starts_with("skipped"))
-        .last()
+        .rfind(|l| !l.is_empty() && !noise.contains(l) && !l.starts_with("skipped"))
         .unwrap_or(msg)
         .to_string()
 }
@@ -84,7 +83,7 @@ fn time_network(
     device: &Device,
     runs: usize,
 ) -> Result<(f64, f64, Option<f64>), String> {
-    let net = nets::Net::build(name, device).ok_or_else(|| format!("unknown network {name}"))?;
+    let net = nets::Model::build(name, device).ok_or_else(|| format!("unknown network {name}"))?;
     let shape = net.input_shape();
     let macs = net.layer_macs();
     let x = Tensor::<4>::random(shape, Distribution::Default, device);

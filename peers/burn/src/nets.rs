@@ -63,13 +63,13 @@ impl Block {
     }
 }
 
-pub enum Net {
+pub enum Model {
     ResNet {
-        stem: ConvBn,
+        stem: Box<ConvBn>,
         pool: MaxPool2d,
         blocks: Vec<Block>,
         gap: AdaptiveAvgPool2d,
-        fc: Linear,
+        fc: Box<Linear>,
     },
     Vgg {
         layers: Vec<Option<Conv2d>>,
@@ -92,8 +92,8 @@ const LAYERS: [(&str, usize, usize, usize, usize, usize, usize); 5] = [
     ("inception.5x5", 192, 32, 5, 1, 2, 28),
 ];
 
-impl Net {
-    pub fn build(name: &str, d: &Device) -> Option<Net> {
+impl Model {
+    pub fn build(name: &str, d: &Device) -> Option<Model> {
         match name {
             "resnet18" => Some(resnet(&[2, 2, 2, 2], false, d)),
             "resnet50" => Some(resnet(&[3, 4, 6, 3], true, d)),
@@ -104,7 +104,7 @@ impl Net {
                 .find(|l| l.0 == name)
                 .map(|&(_, ci, co, k, s, p, hw)| {
                     let out = (hw + 2 * p - k) / s + 1;
-                    Net::Layer {
+                    Model::Layer {
                         conv: conv(ci, co, k, s, p, true, d),
                         input: [1, ci, hw, hw],
                         macs: (out * out * co * ci * k * k) as f64,
@@ -116,7 +116,7 @@ impl Net {
     /// The input shape: the layer's, or an image at 224×224.
     pub fn input_shape(&self) -> [usize; 4] {
         match self {
-            Net::Layer { input, .. } => *input,
+            Model::Layer { input, .. } => *input,
             _ => [1, 3, 224, 224],
         }
     }
@@ -124,14 +124,14 @@ impl Net {
     /// Multiply-adds of a single layer (None for networks).
     pub fn layer_macs(&self) -> Option<f64> {
         match self {
-            Net::Layer { macs, .. } => Some(*macs),
+            Model::Layer { macs, .. } => Some(*macs),
             _ => None,
         }
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         match self {
-            Net::ResNet {
+            Model::ResNet {
                 stem,
                 pool,
                 blocks,
@@ -144,8 +144,8 @@ impl Net {
                 }
                 fc.forward(gap.forward(y).flatten(1, 3))
             }
-            Net::Layer { conv, .. } => relu(conv.forward(x)).flatten(1, 3),
-            Net::Vgg {
+            Model::Layer { conv, .. } => relu(conv.forward(x)).flatten(1, 3),
+            Model::Vgg {
                 layers,
                 pool,
                 classifier,
@@ -175,7 +175,7 @@ impl Net {
     }
 }
 
-fn resnet(depths: &[usize], bottleneck: bool, d: &Device) -> Net {
+fn resnet(depths: &[usize], bottleneck: bool, d: &Device) -> Model {
     let expansion = if bottleneck { 4 } else { 1 };
     let mut cin = 64;
     let mut blocks = Vec::new();
@@ -201,16 +201,16 @@ fn resnet(depths: &[usize], bottleneck: bool, d: &Device) -> Net {
             cin = cout;
         }
     }
-    Net::ResNet {
-        stem: ConvBn::new(3, 64, 7, 2, 3, d),
+    Model::ResNet {
+        stem: Box::new(ConvBn::new(3, 64, 7, 2, 3, d)),
         pool: max_pool(3, 2, 1),
         blocks,
         gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
-        fc: LinearConfig::new(cin, 1000).init(d),
+        fc: Box::new(LinearConfig::new(cin, 1000).init(d)),
     }
 }
 
-fn vgg16(classifier: bool, d: &Device) -> Net {
+fn vgg16(classifier: bool, d: &Device) -> Model {
     const CFG: [usize; 18] = [
         64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0,
     ];
@@ -231,7 +231,7 @@ fn vgg16(classifier: bool, d: &Device) -> Net {
             .to_vec();
         (AdaptiveAvgPool2dConfig::new([7, 7]).init(), fcs)
     });
-    Net::Vgg {
+    Model::Vgg {
         layers,
         pool: max_pool(2, 2, 0),
         classifier,
