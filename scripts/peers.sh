@@ -10,8 +10,8 @@
 # Usage: scripts/peers.sh [net ...]    (default: resnet18 resnet50 googlenet vgg16 alexnet)
 # Env:   RUNS (default 9), OUT (default target/peers), PYTHON (default .venv/bin/python, made
 #        here with --system-site-packages over Debian's torch, plus onnxruntime from PyPI).
-# Burn runs resnet18, resnet50 and vgg16 (and vgg16's convolutions alone); wonnx 0.5.1 is not
-# run here (it needs its Gemm rewritten to load these models; see the issue's numbers).
+# Burn runs resnet18, resnet50, googlenet, vgg16 and alexnet (and the last two's convolutions
+# alone); wonnx 0.5.1 is not run here (it needs its Gemm rewritten to load these models).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-9}
@@ -39,7 +39,10 @@ print(json.dumps({"framework": "deeper", "network": d["network"], "median_ms": d
 done
 burn_nets=()
 for net in "${NETS[@]}"; do
-    case $net in resnet18|resnet50) burn_nets+=("$net") ;; vgg16) burn_nets+=(vgg16 vgg16-convs) ;; esac
+    case $net in
+        resnet18|resnet50|googlenet) burn_nets+=("$net") ;;
+        vgg16|alexnet) burn_nets+=("$net" "$net-convs") ;;
+    esac
 done
 if [ ${#burn_nets[@]} -gt 0 ]; then
     echo "== burn ${burn_nets[*]}" >&2
@@ -77,8 +80,8 @@ for net in dict.fromkeys(r["network"] for r in rows if r["framework"] == "deeper
     d, b = get.get(("deeper", net)), get.get(("burn", net))
     ratio = f"{d['median_ms'] / b['median_ms']:.3f}" if b and "median_ms" in b else "—"
     burn = cell("burn", net, True)
-    if net == "vgg16" and ("burn", "vgg16-convs") in get:
-        burn += "; convolutions alone " + cell("burn", "vgg16-convs")
+    if ("burn", net + "-convs") in get:
+        burn += "; convolutions alone " + cell("burn", net + "-convs")
     print(f"| {net} | {cell('deeper', net, True)} | {burn} | {ratio} | "
           f"{cell('onnxruntime-cpu', net)} | {cell('pytorch-cpu', net)} |")
 print()

@@ -8,11 +8,12 @@
 //! resnet50.3x3, inception.5x5; conv + bias + ReLU) are timed on the device alone: the input
 //! stays on it, and a run is forward + `Device::sync`, against deeper's summed GPU time.
 //!
-//!     cargo run --release -- [--runs N] [resnet18|resnet50|vgg16|vgg16-convs|<layer> ...]
+//!     cargo run --release -- [--runs N] [NETWORK|<layer> ...]
 //!
+//! NETWORK: resnet18, resnet50, googlenet, vgg16, vgg16-convs, alexnet, alexnet-convs.
 //! Prints one JSON object per network on stdout: {"network", "first_ms", "median_ms", "runs"}
-//! (layers add "gflops"), or {"network", "error"} when Burn fails (VGG-16's 411 MB fc6 weight
-//! on llvmpipe).
+//! (layers add "gflops"), or {"network", "error"} when Burn fails (VGG-16's 411 MB and AlexNet's
+//! 151 MB fc6 weights on llvmpipe).
 
 mod nets;
 
@@ -32,9 +33,17 @@ fn main() {
         }
     }
     if names.is_empty() {
-        names = ["resnet18", "resnet50", "vgg16", "vgg16-convs"]
-            .map(String::from)
-            .to_vec();
+        names = [
+            "resnet18",
+            "resnet50",
+            "googlenet",
+            "vgg16",
+            "vgg16-convs",
+            "alexnet",
+            "alexnet-convs",
+        ]
+        .map(String::from)
+        .to_vec();
     }
     let device = Device::wgpu(Default::default());
     for name in &names {

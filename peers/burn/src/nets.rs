@@ -1,7 +1,8 @@
-//! torchvision's ResNet-18/50 and VGG-16 built from Burn's layers (random weights; the
-//! architecture, not the values, sets the time). "vgg16-convs" stops before the classifier,
-//! the part of VGG-16 that Burn can run on llvmpipe. The convolutions of `deeper bench
-//! --layers` (same names) are single layers: convolution with bias, then ReLU.
+//! torchvision's ResNet-18/50, VGG-16, AlexNet and GoogLeNet built from Burn's layers (random
+//! weights; the architecture, not the values, sets the time), as a list of steps and a head.
+//! "vgg16-convs" and "alexnet-convs" stop before the classifier, the part
+//! that Burn can run on llvmpipe (it cannot allocate their first fully connected weights). The convolutions of `deeper bench --layers` (same names) are single layers:
+//! convolution with bias, then ReLU.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
@@ -17,10 +18,12 @@ fn conv(cin: usize, cout: usize, k: usize, s: usize, p: usize, bias: bool, d: &D
         .init(d)
 }
 
-fn max_pool(k: usize, s: usize, p: usize) -> MaxPool2d {
+/// Max pooling; `ceil` rounds the output size up (GoogLeNet's pools).
+fn max_pool(k: usize, s: usize, p: usize, ceil: bool) -> MaxPool2d {
     MaxPool2dConfig::new([k, k])
         .with_strides([s, s])
         .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+        .with_ceil_mode(ceil)
         .init()
 }
 
@@ -63,24 +66,46 @@ impl Block {
     }
 }
 
-pub enum Model {
-    ResNet {
-        stem: Box<ConvBn>,
-        pool: MaxPool2d,
-        blocks: Vec<Block>,
-        gap: AdaptiveAvgPool2d,
-        fc: Box<Linear>,
-    },
-    Vgg {
-        layers: Vec<Option<Conv2d>>,
-        pool: MaxPool2d,
-        classifier: Option<(AdaptiveAvgPool2d, Vec<Linear>)>,
-    },
-    Layer {
-        conv: Conv2d,
-        input: [usize; 4],
-        macs: f64,
-    },
+/// An inception module (torchvision's: the "5×5" branch is a 3×3): four branches of steps,
+/// concatenated along channels.
+pub struct Inception([Vec<Step>; 4]);
+
+/// One step of a network.
+pub enum Step {
+    /// Convolution with bias, then ReLU.
+    Conv(Conv2d),
+    /// Convolution, batch norm, ReLU.
+    ConvBn(ConvBn),
+    Pool(MaxPool2d),
+    Residual(Block),
+    Inception(Inception),
+}
+
+impl Step {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Step::Conv(c) => relu(c.forward(x)),
+            Step::ConvBn(c) => relu(c.forward(x)),
+            Step::Pool(p) => p.forward(x),
+            Step::Residual(b) => b.forward(x),
+            Step::Inception(Inception(branches)) => {
+                Tensor::cat(branches.iter().map(|b| run(b, x.clone())).collect(), 1)
+            }
+        }
+    }
+}
+
+fn run(steps: &[Step], x: Tensor<4>) -> Tensor<4> {
+    steps.iter().fold(x, |y, s| s.forward(y))
+}
+
+/// A network or a single layer: steps, then (for networks) pooling and fully connected layers
+/// with ReLU between them.
+pub struct Model {
+    steps: Vec<Step>,
+    head: Option<(AdaptiveAvgPool2d, Vec<Linear>)>,
+    input: [usize; 4],
+    macs: Option<f64>,
 }
 
 /// deeper's layer-suite convolutions: name, C_in, C_out, kernel, stride, padding, input size.
@@ -94,20 +119,36 @@ const LAYERS: [(&str, usize, usize, usize, usize, usize, usize); 5] = [
 
 impl Model {
     pub fn build(name: &str, d: &Device) -> Option<Model> {
+        let net = |steps, head| Model {
+            steps,
+            head,
+            input: [1, 3, 224, 224],
+            macs: None,
+        };
         match name {
-            "resnet18" => Some(resnet(&[2, 2, 2, 2], false, d)),
-            "resnet50" => Some(resnet(&[3, 4, 6, 3], true, d)),
-            "vgg16" => Some(vgg16(true, d)),
-            "vgg16-convs" => Some(vgg16(false, d)),
+            "resnet18" => Some(net(
+                resnet(&[2, 2, 2, 2], false, d),
+                head(1, &[512, 1000], d),
+            )),
+            "resnet50" => Some(net(
+                resnet(&[3, 4, 6, 3], true, d),
+                head(1, &[2048, 1000], d),
+            )),
+            "vgg16" => Some(net(vgg16(d), head(7, &[25088, 4096, 4096, 1000], d))),
+            "vgg16-convs" => Some(net(vgg16(d), None)),
+            "alexnet" => Some(net(alexnet(d), head(6, &[9216, 4096, 4096, 1000], d))),
+            "alexnet-convs" => Some(net(alexnet(d), None)),
+            "googlenet" => Some(net(googlenet(d), head(1, &[1024, 1000], d))),
             _ => LAYERS
                 .iter()
                 .find(|l| l.0 == name)
                 .map(|&(_, ci, co, k, s, p, hw)| {
                     let out = (hw + 2 * p - k) / s + 1;
-                    Model::Layer {
-                        conv: conv(ci, co, k, s, p, true, d),
+                    Model {
+                        steps: vec![Step::Conv(conv(ci, co, k, s, p, true, d))],
+                        head: None,
                         input: [1, ci, hw, hw],
-                        macs: (out * out * co * ci * k * k) as f64,
+                        macs: Some((out * out * co * ci * k * k) as f64),
                     }
                 }),
         }
@@ -115,70 +156,46 @@ impl Model {
 
     /// The input shape: the layer's, or an image at 224×224.
     pub fn input_shape(&self) -> [usize; 4] {
-        match self {
-            Model::Layer { input, .. } => *input,
-            _ => [1, 3, 224, 224],
-        }
+        self.input
     }
 
     /// Multiply-adds of a single layer (None for networks).
     pub fn layer_macs(&self) -> Option<f64> {
-        match self {
-            Model::Layer { macs, .. } => Some(*macs),
-            _ => None,
-        }
+        self.macs
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        match self {
-            Model::ResNet {
-                stem,
-                pool,
-                blocks,
-                gap,
-                fc,
-            } => {
-                let mut y = pool.forward(relu(stem.forward(x)));
-                for b in blocks {
-                    y = b.forward(y);
-                }
-                fc.forward(gap.forward(y).flatten(1, 3))
-            }
-            Model::Layer { conv, .. } => relu(conv.forward(x)).flatten(1, 3),
-            Model::Vgg {
-                layers,
-                pool,
-                classifier,
-            } => {
-                let mut y = x;
-                for l in layers {
-                    y = match l {
-                        Some(c) => relu(c.forward(y)),
-                        None => pool.forward(y),
-                    };
-                }
-                match classifier {
-                    Some((gap, fcs)) => {
-                        let mut z = gap.forward(y).flatten(1, 3);
-                        for (i, fc) in fcs.iter().enumerate() {
-                            z = fc.forward(z);
-                            if i + 1 < fcs.len() {
-                                z = relu(z);
-                            }
-                        }
-                        z
-                    }
-                    None => y.flatten(1, 3),
-                }
+        let y = run(&self.steps, x);
+        let Some((gap, fcs)) = &self.head else {
+            return y.flatten(1, 3);
+        };
+        let mut z = gap.forward(y).flatten(1, 3);
+        for (i, fc) in fcs.iter().enumerate() {
+            z = fc.forward(z);
+            if i + 1 < fcs.len() {
+                z = relu(z);
             }
         }
+        z
     }
 }
 
-fn resnet(depths: &[usize], bottleneck: bool, d: &Device) -> Model {
+/// Adaptive average pooling to `size`×`size`, then fully connected layers of these widths.
+fn head(size: usize, widths: &[usize], d: &Device) -> Option<(AdaptiveAvgPool2d, Vec<Linear>)> {
+    let fcs = widths
+        .windows(2)
+        .map(|w| LinearConfig::new(w[0], w[1]).init(d))
+        .collect();
+    Some((AdaptiveAvgPool2dConfig::new([size, size]).init(), fcs))
+}
+
+fn resnet(depths: &[usize], bottleneck: bool, d: &Device) -> Vec<Step> {
     let expansion = if bottleneck { 4 } else { 1 };
+    let mut steps = vec![
+        Step::ConvBn(ConvBn::new(3, 64, 7, 2, 3, d)),
+        Step::Pool(max_pool(3, 2, 1, false)),
+    ];
     let mut cin = 64;
-    let mut blocks = Vec::new();
     for (stage, &n) in depths.iter().enumerate() {
         let width = 64 << stage;
         for i in 0..n {
@@ -197,43 +214,72 @@ fn resnet(depths: &[usize], bottleneck: bool, d: &Device) -> Model {
                 ]
             };
             let down = (s != 1 || cin != cout).then(|| ConvBn::new(cin, cout, 1, s, 0, d));
-            blocks.push(Block { convs, down });
+            steps.push(Step::Residual(Block { convs, down }));
             cin = cout;
         }
     }
-    Model::ResNet {
-        stem: Box::new(ConvBn::new(3, 64, 7, 2, 3, d)),
-        pool: max_pool(3, 2, 1),
-        blocks,
-        gap: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
-        fc: Box::new(LinearConfig::new(cin, 1000).init(d)),
-    }
+    steps
 }
 
-fn vgg16(classifier: bool, d: &Device) -> Model {
+fn vgg16(d: &Device) -> Vec<Step> {
     const CFG: [usize; 18] = [
         64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0,
     ];
     let mut cin = 3;
-    let layers = CFG
-        .iter()
-        .map(|&c| {
-            (c > 0).then(|| {
-                let l = conv(cin, c, 3, 1, 1, true, d);
+    CFG.iter()
+        .map(|&c| match c {
+            0 => Step::Pool(max_pool(2, 2, 0, false)),
+            _ => {
+                let step = Step::Conv(conv(cin, c, 3, 1, 1, true, d));
                 cin = c;
-                l
-            })
+                step
+            }
         })
-        .collect();
-    let classifier = classifier.then(|| {
-        let fcs = [(512 * 7 * 7, 4096), (4096, 4096), (4096, 1000)]
-            .map(|(i, o)| LinearConfig::new(i, o).init(d))
-            .to_vec();
-        (AdaptiveAvgPool2dConfig::new([7, 7]).init(), fcs)
-    });
-    Model::Vgg {
-        layers,
-        pool: max_pool(2, 2, 0),
-        classifier,
-    }
+        .collect()
+}
+
+fn alexnet(d: &Device) -> Vec<Step> {
+    let pool = || Step::Pool(max_pool(3, 2, 0, false));
+    vec![
+        Step::Conv(conv(3, 64, 11, 4, 2, true, d)),
+        pool(),
+        Step::Conv(conv(64, 192, 5, 1, 2, true, d)),
+        pool(),
+        Step::Conv(conv(192, 384, 3, 1, 1, true, d)),
+        Step::Conv(conv(384, 256, 3, 1, 1, true, d)),
+        Step::Conv(conv(256, 256, 3, 1, 1, true, d)),
+        pool(),
+    ]
+}
+
+/// torchvision's GoogLeNet (BasicConv2d = conv, batch norm, ReLU; pools with ceil_mode).
+fn googlenet(d: &Device) -> Vec<Step> {
+    let bc = |ci, co, k, s, p| Step::ConvBn(ConvBn::new(ci, co, k, s, p, d));
+    let pool = |k, s| Step::Pool(max_pool(k, s, 0, true));
+    let inception = |ci, c1, c3r, c3, c5r, c5, pp| {
+        Step::Inception(Inception([
+            vec![bc(ci, c1, 1, 1, 0)],
+            vec![bc(ci, c3r, 1, 1, 0), bc(c3r, c3, 3, 1, 1)],
+            vec![bc(ci, c5r, 1, 1, 0), bc(c5r, c5, 3, 1, 1)],
+            vec![Step::Pool(max_pool(3, 1, 1, true)), bc(ci, pp, 1, 1, 0)],
+        ]))
+    };
+    vec![
+        bc(3, 64, 7, 2, 3),
+        pool(3, 2),
+        bc(64, 64, 1, 1, 0),
+        bc(64, 192, 3, 1, 1),
+        pool(3, 2),
+        inception(192, 64, 96, 128, 16, 32, 32),
+        inception(256, 128, 128, 192, 32, 96, 64),
+        pool(3, 2),
+        inception(480, 192, 96, 208, 16, 48, 64),
+        inception(512, 160, 112, 224, 24, 64, 64),
+        inception(512, 128, 128, 256, 24, 64, 64),
+        inception(512, 112, 144, 288, 32, 64, 64),
+        inception(528, 256, 160, 320, 32, 128, 128),
+        pool(2, 2),
+        inception(832, 256, 160, 320, 32, 128, 128),
+        inception(832, 384, 192, 384, 48, 128, 128),
+    ]
 }
