@@ -15,13 +15,14 @@
 //! [`ConvKernel::Auto`] into one of them for a given device; tests force each.
 
 use super::conv2d_winograd;
-use super::launch::{Activation, Dispatch, LaunchCtx};
+use super::launch::{Activation, Arg, Dispatch, LaunchCtx};
 use super::DeviceCaps;
 use crate::error::{Error, Result};
 use crate::shape::{Shape, Window2d};
 use crate::tensor::Tensor;
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::ops::Range;
 
 /// Which convolution kernel to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -280,6 +281,25 @@ impl Conv2d {
             ConvKernel::Mm => super::conv2d_mm::scratch_elems(self, out),
             _ => [0, 0],
         }
+    }
+
+    /// The fused epilogue's bindings, shared by every kernel: the bias (rows `bias_rows` of
+    /// parameter 1) and the residual (input 1), each a dummy where the layer has none.
+    pub(super) fn epilogue_args(&self, bias_rows: Range<usize>) -> [Arg; 2] {
+        let bias = if self.bias {
+            Arg::Param {
+                index: 1,
+                rows: bias_rows,
+            }
+        } else {
+            Arg::Dummy
+        };
+        let residual = if self.residual {
+            Arg::Input(1)
+        } else {
+            Arg::Dummy
+        };
+        [bias, residual]
     }
 
     pub(super) fn dispatches(&self, ctx: &LaunchCtx) -> Vec<Dispatch> {

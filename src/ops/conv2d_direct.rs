@@ -53,24 +53,9 @@ pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
         .into_iter()
         .map(|rows| {
             let u = uniform(c, ctx, rows.start, rows.len());
-            let mut args = vec![
-                Arg::Input(0),
-                Arg::Param {
-                    index: 0,
-                    rows: rows.clone(),
-                },
-                if c.bias {
-                    Arg::Param { index: 1, rows }
-                } else {
-                    Arg::Dummy
-                },
-                if c.residual {
-                    Arg::Input(1)
-                } else {
-                    Arg::Dummy
-                },
-            ];
-            args.push(Arg::Output);
+            let [bias, residual] = c.epilogue_args(rows.clone());
+            let weight = Arg::Param { index: 0, rows };
+            let args = vec![Arg::Input(0), weight, bias, residual, Arg::Output];
             let o = ctx.output;
             let (shader, workgroups) = match c.kernel {
                 ConvKernel::Gemm => {

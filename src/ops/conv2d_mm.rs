@@ -71,7 +71,8 @@ pub struct MmUniform {
     pub res_c: u32,
     pub out_c_total: u32,
     pub out_c_offset: u32,
-    /// `conv2d_subgroup` only: B is im2col's `[cols/4][K]` layout (1) or `[K][cols]` (0).
+    /// `conv2d_subgroup` only: B is `[cols/4][K]` vec4 (1: Winograd's transformed input) or
+    /// `[K][cols]` (0: the input itself, or im2col's matrix).
     pub b_col_major: u32,
     /// `conv2d_subgroup` only: groups side by side in one dispatch (B, weight blocks, rows).
     pub groups: u32,
@@ -241,31 +242,17 @@ pub fn product_uniform(
 /// The bindings of a product: B (the input when `b_input`, else scratch 0), the repacked
 /// weight (`rows` rows), bias, residual, output.
 pub fn product_args(c: &Conv2d, b_input: bool, rows: usize) -> Vec<Arg> {
-    vec![
-        if b_input {
-            Arg::Input(0)
-        } else {
-            Arg::Scratch(0)
-        },
-        Arg::Param {
-            index: 0,
-            rows: 0..rows,
-        },
-        if c.bias {
-            Arg::Param {
-                index: 1,
-                rows: 0..c.out_channels,
-            }
-        } else {
-            Arg::Dummy
-        },
-        if c.residual {
-            Arg::Input(1)
-        } else {
-            Arg::Dummy
-        },
-        Arg::Output,
-    ]
+    let b = if b_input {
+        Arg::Input(0)
+    } else {
+        Arg::Scratch(0)
+    };
+    let weight = Arg::Param {
+        index: 0,
+        rows: 0..rows,
+    };
+    let [bias, residual] = c.epilogue_args(0..c.out_channels);
+    vec![b, weight, bias, residual, Arg::Output]
 }
 
 fn product(c: &Conv2d, ctx: &LaunchCtx, ch: Chunk, direct: bool) -> Dispatch {

@@ -317,19 +317,7 @@ fn output(c: &Conv2d, ctx: &LaunchCtx, t0: usize, tc: usize) -> Dispatch {
         out_c_offset: u(ctx.out_c_offset),
         ..Default::default()
     };
-    let bias = if c.bias {
-        Arg::Param {
-            index: 1,
-            rows: 0..c.out_channels,
-        }
-    } else {
-        Arg::Dummy
-    };
-    let residual = if c.residual {
-        Arg::Input(1)
-    } else {
-        Arg::Dummy
-    };
+    let [bias, residual] = c.epilogue_args(0..c.out_channels);
     Dispatch {
         shader: &OUTPUT,
         overrides: vec![("M", tile_side(c) as u32), c.activation.constant()],
