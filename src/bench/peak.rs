@@ -42,8 +42,11 @@ pub struct CopyUniform {
     pub _pad2: u32,
 }
 
-/// vec4 FMAs per invocation and loop iteration of `peak_fma.wgsl` (3 chains of 64).
-const FMA_PER_ITER: f64 = 3.0 * 64.0;
+/// vec4 FMAs per invocation and loop iteration of `peak_fma.wgsl`.
+const FMA_PER_ITER: f64 = (CHAINS * FMA_PER_CHAIN) as f64;
+/// Independent vec4 chains per invocation of `peak_fma.wgsl`, and FMAs on each per iteration.
+const CHAINS: usize = 3;
+const FMA_PER_CHAIN: usize = 64;
 /// Workgroups of 64 invocations the FMA shader launches (enough to fill large GPUs).
 const FMA_WORKGROUPS: u32 = 4096;
 /// Bytes per copy buffer (at most one binding).
@@ -161,10 +164,10 @@ fn fma_rate(gpu: &Gpu, target_ns: f64, reps: usize, timing: Timing) -> Result<(f
 fn check_fma(out: &Tensor, u: &FmaUniform) -> Result<()> {
     let (m, c) = (u.mul as f64, u.add as f64);
     let fixed = c / (1.0 - m);
-    let decay = m.powf(u.iters as f64 * 64.0);
+    let decay = m.powf((u.iters as usize * FMA_PER_CHAIN) as f64);
     for (i, &got) in out.data.iter().enumerate() {
         let s = (i & 255) as f64 * 1e-3;
-        let want: f64 = (0..3)
+        let want: f64 = (0..CHAINS)
             .flat_map(|chain| (0..4).map(move |lane| chain as f64 + 0.1 * lane as f64 + s))
             .map(|x0| fixed + (x0 - fixed) * decay)
             .sum();
