@@ -93,8 +93,8 @@ fn time_network(
     runs: usize,
 ) -> Result<(f64, f64, Option<f64>), String> {
     let net = nets::Model::build(name, device).ok_or_else(|| format!("unknown network {name}"))?;
-    let shape = net.input_shape();
-    let macs = net.layer_macs();
+    let shape = net.input;
+    let macs = net.macs;
     let x = Tensor::<4>::random(shape, Distribution::Default, device);
     let input: Vec<f32> = x
         .clone()

@@ -104,8 +104,10 @@ fn run(steps: &[Step], x: Tensor<4>) -> Tensor<4> {
 pub struct Model {
     steps: Vec<Step>,
     head: Option<(AdaptiveAvgPool2d, Vec<Linear>)>,
-    input: [usize; 4],
-    macs: Option<f64>,
+    /// The input shape: the layer's, or an image at 224×224.
+    pub input: [usize; 4],
+    /// Multiply-adds of a single layer (None for networks).
+    pub macs: Option<f64>,
 }
 
 /// deeper's layer-suite convolutions: name, C_in, C_out, kernel, stride, padding, input size.
@@ -152,16 +154,6 @@ impl Model {
                     }
                 }),
         }
-    }
-
-    /// The input shape: the layer's, or an image at 224×224.
-    pub fn input_shape(&self) -> [usize; 4] {
-        self.input
-    }
-
-    /// Multiply-adds of a single layer (None for networks).
-    pub fn layer_macs(&self) -> Option<f64> {
-        self.macs
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
