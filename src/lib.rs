@@ -9,7 +9,8 @@
 //! [`runtime::Model`] compiles the graph for a device and runs a forward pass as one submission;
 //! [`cpu`] runs the same graph with each op's CPU reference. An [`ops::Op`] describes one layer
 //! (parameters, output shape, CPU reference, GPU dispatches); [`runtime`] is the only module that
-//! talks to wgpu.
+//! talks to wgpu. [`ffi`] is the C ABI over the same steps (`include/deeper.h`, built as
+//! `libdeeper.so`).
 //!
 //! ```no_run
 //! use deeper::graph::fuse::fuse;
@@ -48,6 +49,7 @@ pub mod compare;
 pub mod cpu;
 pub mod digits;
 pub mod error;
+pub mod ffi;
 pub mod graph;
 pub mod labels;
 pub mod models;

@@ -84,6 +84,22 @@ impl Preprocess {
         Ok(self)
     }
 
+    /// What network `name` expects of its input given its weight file's metadata (empty for
+    /// built-in or random weights): the preprocessing ([`Preprocess::with_metadata`]), and
+    /// whether the file asks for torchvision's [`transform_input`] (`transform_input = true`).
+    pub fn for_weights(name: &str, meta: &BTreeMap<String, String>) -> Result<(Preprocess, bool)> {
+        let transform = meta.get("transform_input").is_some_and(|v| v == "true");
+        Ok((
+            Preprocess::for_network(name).with_metadata(meta)?,
+            transform,
+        ))
+    }
+
+    /// The side of the square tensor this preprocessing produces (crop plus padding).
+    pub fn size(&self) -> usize {
+        self.crop + 2 * self.pad
+    }
+
     /// The preprocessing network `name` expects: 256 → 224 for ImageNet networks (227 for
     /// alexnet-paper), grayscale 28 → padded 32 for lenet5.
     pub fn for_network(name: &str) -> Preprocess {
@@ -135,7 +151,7 @@ impl Preprocess {
             .collect();
         let top = round_half_even((nh as f64 - self.crop as f64) / 2.0);
         let left = round_half_even((nw as f64 - self.crop as f64) / 2.0);
-        let side = self.crop + 2 * self.pad;
+        let side = self.size();
         let mut t = Tensor::zeros(Shape::new(1, channels, side, side));
         for (c, plane) in planes.iter().enumerate() {
             let zero = (0.0 - self.mean[c]) / self.std[c];

@@ -177,6 +177,54 @@ fn check_shape(key: &str, found: &[usize], want: &Wanted) -> Result<()> {
     Ok(())
 }
 
+/// Where a network's weights came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// A safetensors file; `unexpected` lists the keys it has that the network does not.
+    File {
+        path: String,
+        unexpected: Vec<String>,
+    },
+    /// The weights `deeper` ships for the network ([`super::builtin_weights`]).
+    BuiltIn(String),
+    /// Neither: the graph keeps the random weights it was built with (this seed).
+    Random(u64),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File { path, .. } => write!(f, "{path}"),
+            Source::BuiltIn(net) => write!(f, "built-in ({net})"),
+            Source::Random(seed) => write!(f, "random({seed})"),
+        }
+    }
+}
+
+/// Fills `graph` (network `net`, built with `seed`) from `path` when given, else from the
+/// network's built-in weights, else leaves its seeded random weights: what `deeper run` and
+/// the C ABI do.
+pub fn load_or_builtin(
+    graph: &mut Graph,
+    net: &str,
+    path: Option<&Path>,
+    strict: bool,
+    seed: u64,
+) -> Result<Source> {
+    if let Some(path) = path {
+        let report = load_file(graph, path, strict)?;
+        return Ok(Source::File {
+            path: path.display().to_string(),
+            unexpected: report.unexpected,
+        });
+    }
+    if let Some(bytes) = super::builtin_weights(net) {
+        load_bytes(graph, bytes, "built-in weights", true)?;
+        return Ok(Source::BuiltIn(net.to_string()));
+    }
+    Ok(Source::Random(seed))
+}
+
 /// At most eight keys, then how many more: error messages stay one readable line.
 pub fn key_list(keys: &[String]) -> String {
     const SHOWN: usize = 8;

@@ -6,7 +6,8 @@
 
 use deeper::graph::fuse::fuse;
 use deeper::labels::{top_k, Prediction};
-use deeper::models::{self, builtin_weights, weights, ModelOptions};
+use deeper::models::weights::{self, Source};
+use deeper::models::{self, ModelOptions};
 use deeper::preprocess::{transform_input, Preprocess};
 use deeper::runtime::{Gpu, GpuOptions, Model};
 use deeper::{npy, Error, Result, Shape, Tensor};
@@ -27,7 +28,7 @@ pub struct RunArgs {
 }
 
 /// The input batch and the name of each sample.
-fn load_inputs(a: &RunArgs, meta: &BTreeMap<String, String>) -> Result<(Tensor, Vec<String>)> {
+fn load_inputs(a: &RunArgs, pre: &Preprocess) -> Result<(Tensor, Vec<String>)> {
     if let Some(path) = &a.input {
         let (dims, data) = npy::read(path)?;
         let [n, c, h, w] = dims[..] else {
@@ -42,7 +43,6 @@ fn load_inputs(a: &RunArgs, meta: &BTreeMap<String, String>) -> Result<(Tensor, 
     if a.images.is_empty() {
         return Err(Error::Invalid("give --image FILE… or --input X.npy".into()));
     }
-    let pre = Preprocess::for_network(&a.net).with_metadata(meta)?;
     let mut data = Vec::new();
     let mut shape = Shape::new(0, 0, 0, 0);
     for p in &a.images {
@@ -54,33 +54,13 @@ fn load_inputs(a: &RunArgs, meta: &BTreeMap<String, String>) -> Result<(Tensor, 
     Ok((Tensor::new(shape, data)?, names))
 }
 
-/// Fills the graph's weights; returns how the output should name them.
-fn load_weights(a: &RunArgs, graph: &mut deeper::graph::Graph) -> Result<String> {
-    if let Some(path) = &a.weights {
-        let report = weights::load_file(graph, path, a.strict)?;
-        if !report.unexpected.is_empty() {
-            eprintln!(
-                "warning: {} unexpected key(s) ignored: {} (use --strict to refuse)",
-                report.unexpected.len(),
-                weights::key_list(&report.unexpected)
-            );
-        }
-        return Ok(path.display().to_string());
-    }
-    if let Some(bytes) = builtin_weights(&a.net) {
-        weights::load_bytes(graph, bytes, "built-in weights", true)?;
-        return Ok(format!("built-in ({})", a.net));
-    }
-    Ok(format!("random({})", a.seed))
-}
-
 pub fn run(a: &RunArgs) -> Result<bool> {
     let meta = match &a.weights {
         Some(path) => weights::read_metadata(path)?,
         None => BTreeMap::new(),
     };
-    let (mut input, names) = load_inputs(a, &meta)?;
-    let transform = meta.get("transform_input").is_some_and(|v| v == "true");
+    let (pre, transform) = Preprocess::for_weights(&a.net, &meta)?;
+    let (mut input, names) = load_inputs(a, &pre)?;
     if transform {
         transform_input(&mut input)?;
     }
@@ -102,7 +82,18 @@ pub fn run(a: &RunArgs) -> Result<bool> {
             input.shape, a.net, graph.input.c
         )));
     }
-    let weights_name = load_weights(a, &mut graph)?;
+    let source =
+        weights::load_or_builtin(&mut graph, &a.net, a.weights.as_deref(), a.strict, a.seed)?;
+    if let Source::File { unexpected, .. } = &source {
+        if !unexpected.is_empty() {
+            eprintln!(
+                "warning: {} unexpected key(s) ignored: {} (use --strict to refuse)",
+                unexpected.len(),
+                weights::key_list(unexpected)
+            );
+        }
+    }
+    let weights_name = source.to_string();
     let gpu = Gpu::new(&GpuOptions::from_env())?;
     let model = Model::compile(&gpu, &fuse(&graph).graph, input.shape.n, true)?;
     let logits = model.run(&input)?.remove(0);

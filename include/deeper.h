@@ -1,0 +1,103 @@
+/*
+ * deeper.h: the C ABI of deeper (the classic convolutional networks on any GPU).
+ *
+ * Link with the library `cargo build --release` writes: target/release/libdeeper.so (Linux),
+ * libdeeper.dylib (macOS), deeper.dll (Windows), e.g.
+ *     cc -std=c99 app.c -Iinclude -Ltarget/release -ldeeper -Wl,-rpath,$PWD/target/release
+ *
+ * Every function that can fail returns a DeeperStatus; after a failure, deeper_last_error()
+ * gives a one-line message (kept per thread until the next call). Nothing aborts the caller.
+ * Handles are freed by their *_free function; a model keeps its GPU alive, so GPU and model
+ * handles can be freed in any order. Calls on one model must not overlap (one thread at a
+ * time). Tensors are float32, NCHW, contiguous. The definitions are in src/ffi.rs.
+ */
+#ifndef DEEPER_H
+#define DEEPER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum DeeperStatus {
+    DEEPER_OK = 0,
+    /* A NULL pointer, a string that is not UTF-8, a buffer of the wrong length. */
+    DEEPER_ERROR_INVALID_ARGUMENT = 1,
+    /* The library refused: unknown network, missing weight, no adapter, device limit, ... */
+    DEEPER_ERROR = 2,
+    /* An internal bug, caught before it crossed into C. */
+    DEEPER_ERROR_PANIC = 3
+} DeeperStatus;
+
+/* An open GPU: adapter, device, queue, pipeline cache. */
+typedef struct DeeperGpu DeeperGpu;
+/* A network compiled for one GPU at a fixed batch and input size, with its preprocessing. */
+typedef struct DeeperModel DeeperModel;
+
+/* The library version, e.g. "0.1.0" (static). */
+const char *deeper_version(void);
+
+/* The message of this thread's last failed call ("" after a success); valid until the next
+ * call on this thread. */
+const char *deeper_last_error(void);
+
+/* Opens the GPU deeper would pick (the environment variables DEEPER_BACKEND and
+ * DEEPER_ADAPTER choose, as for the CLI). */
+DeeperStatus deeper_gpu_open(DeeperGpu **out);
+
+/* The adapter in one line (name, backend, driver); owned by gpu. NULL if gpu is NULL. */
+const char *deeper_gpu_description(const DeeperGpu *gpu);
+
+/* Frees a GPU handle (NULL is ignored). Models built on it stay valid. */
+void deeper_gpu_free(DeeperGpu *gpu);
+
+/* Builds `network` ("lenet5", "alexnet", "vgg16", "resnet50", "googlenet", ...: the names
+ * `deeper info` lists), loads `weights` (a safetensors file, e.g. from
+ * scripts/export_torchvision.py; NULL = the built-in trained weights for lenet5, seeded random
+ * weights for the others) and compiles it on `gpu` for `batch` images of size x size pixels
+ * (0 = what the network's preprocessing produces: 224, 227 for alexnet-paper, 32 for lenet5,
+ * or the weight file's crop_size). */
+DeeperStatus deeper_model_new(const DeeperGpu *gpu, const char *network, const char *weights,
+                              uint32_t batch, uint32_t size, DeeperModel **out);
+
+/* The model's input shape [N, C, H, W] into shape[0..3]. */
+DeeperStatus deeper_model_input_shape(const DeeperModel *model, uint32_t shape[4]);
+
+/* Outputs per image: 1000 for the ImageNet networks, 10 for lenet5 (0 if model is NULL). */
+uint32_t deeper_model_classes(const DeeperModel *model);
+
+/* Where the weights came from: the file's path, "built-in (lenet5)", or "random(SEED)" (random
+ * weights: the predictions mean nothing). Owned by model; NULL if model is NULL. */
+const char *deeper_model_weights(const DeeperModel *model);
+
+/* Decodes a PNG or JPEG image and preprocesses it as the network expects (torchvision's
+ * resize, centre crop and normalisation; grayscale 28 -> 32 for lenet5) into one sample of
+ * len = C*H*W floats. Fails if the image does not preprocess to the model's input size. */
+DeeperStatus deeper_model_load_image(const DeeperModel *model, const char *path,
+                                     float *sample, size_t len);
+
+/* Runs the network: input_len = N*C*H*W floats in, logits_len = N*classes floats out.
+ * torchvision's GoogLeNet transform_input is applied when the weight file asks for it. */
+DeeperStatus deeper_model_run(const DeeperModel *model, const float *input, size_t input_len,
+                              float *logits, size_t logits_len);
+
+/* Frees a model (NULL is ignored). */
+void deeper_model_free(DeeperModel *model);
+
+/* The k most probable of one image's `classes` logits, best first: class indices into
+ * index[0..k-1], softmax probabilities into prob[0..k-1]; needs 1 <= k <= classes. */
+DeeperStatus deeper_top_k(const float *logits, size_t classes, uint32_t k, uint32_t *index,
+                          float *prob);
+
+/* The label of class `index` of a network with `classes` outputs: ImageNet's class names for
+ * 1000, the number otherwise, e.g. lenet5's digits (static). NULL when index >= classes, or
+ * (other than 1000 classes) index >= 4096. */
+const char *deeper_label(uint32_t classes, uint32_t index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEEPER_H */

@@ -1,0 +1,424 @@
+//! The C ABI (`include/deeper.h`, built as `libdeeper.so` / `.dylib` / `.dll`): open a GPU,
+//! build a network with its weights, preprocess an image, run a batch, rank the logits; the
+//! same steps as `deeper run`, for programs that are not written in Rust.
+//!
+//! Every function that can fail returns a [`DeeperStatus`] and writes its results through
+//! pointers; nothing panics across the boundary (a panic is caught and reported as
+//! `DEEPER_ERROR_PANIC`). After a failure, [`deeper_last_error`] gives the one-line message
+//! (the same text the CLI prints), kept per thread until the next call. Handles are opaque
+//! boxes the caller frees; a model keeps its GPU alive, so the two can be freed in any order.
+//! Calls on one model must not overlap (one thread at a time, or a lock).
+
+use crate::error::Error;
+use crate::graph::fuse::fuse;
+use crate::labels;
+use crate::models::{self, weights, ModelOptions};
+use crate::preprocess::{transform_input, Preprocess};
+use crate::runtime::{Gpu, GpuOptions, Model};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+/// What a call did. `Ok` is 0; every other value has a message in [`deeper_last_error`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeeperStatus {
+    Ok = 0,
+    /// A null pointer, a string that is not UTF-8, a buffer of the wrong length.
+    InvalidArgument = 1,
+    /// The library refused (unknown network, missing weight, no adapter, device limit, …).
+    Error = 2,
+    /// An internal bug, caught at the boundary.
+    Panic = 3,
+}
+
+/// An open GPU (adapter, device, queue, pipeline cache).
+pub struct DeeperGpu {
+    gpu: Arc<Gpu>,
+    description: CString,
+}
+
+/// A network compiled for one GPU at a fixed batch size and input size, with its
+/// preprocessing.
+pub struct DeeperModel {
+    /// Borrows `*_gpu`: declared first so that it is dropped first.
+    model: Model<'static>,
+    /// Keeps the device `model` borrows alive.
+    _gpu: Arc<Gpu>,
+    net: String,
+    /// Where the weights came from, as `deeper run` prints it.
+    source: CString,
+    preprocess: Preprocess,
+    transform: bool,
+    input: Shape,
+    classes: usize,
+}
+
+/// Why a call failed: the caller's mistake, or the library's refusal.
+enum Fail {
+    Argument(String),
+    Library(Error),
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail::Library(e)
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(message: &str) {
+    let c = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+}
+
+/// Runs `f`, turning its error or panic into a status and the thread's last error.
+fn guard(f: impl FnOnce() -> Result<(), Fail>) -> DeeperStatus {
+    let (status, message) = match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => (DeeperStatus::Ok, String::new()),
+        Ok(Err(Fail::Argument(m))) => (DeeperStatus::InvalidArgument, m),
+        Ok(Err(Fail::Library(e))) => (DeeperStatus::Error, e.to_string()),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            (DeeperStatus::Panic, format!("internal error: {what}"))
+        }
+    };
+    set_last_error(&message);
+    status
+}
+
+/// `*p`, or an argument error naming `what`.
+unsafe fn arg<'a, T>(p: *const T, what: &str) -> Result<&'a T, Fail> {
+    p.as_ref()
+        .ok_or_else(|| Fail::Argument(format!("{what} is NULL")))
+}
+
+/// The UTF-8 string at `p`, or an argument error naming `what`.
+unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str, Fail> {
+    arg(p, what)?;
+    CStr::from_ptr(p)
+        .to_str()
+        .map_err(|_| Fail::Argument(format!("{what} is not UTF-8")))
+}
+
+/// `len` elements at `p`, which must be exactly `want` long.
+unsafe fn check_len<T>(p: *const T, len: usize, want: usize, what: &str) -> Result<(), Fail> {
+    arg(p, what)?;
+    if len != want {
+        return Err(Fail::Argument(format!(
+            "{what} holds {len} floats, the model needs {want}"
+        )));
+    }
+    Ok(())
+}
+
+/// The library's version, e.g. "0.1.0" (static; never freed).
+#[no_mangle]
+pub extern "C" fn deeper_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The message of this thread's last failed call ("" after a success). Valid until the next
+/// call on this thread.
+#[no_mangle]
+pub extern "C" fn deeper_last_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// Opens the GPU `deeper` would pick (`DEEPER_BACKEND` and `DEEPER_ADAPTER` choose, as for
+/// the CLI) and stores its handle in `*out`.
+///
+/// # Safety
+/// `out` must be NULL or point to writable storage for one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn deeper_gpu_open(out: *mut *mut DeeperGpu) -> DeeperStatus {
+    guard(|| {
+        arg(out, "out")?;
+        let gpu = Gpu::new(&GpuOptions::from_env())?;
+        let description = CString::new(gpu.description()).unwrap_or_default();
+        let handle = DeeperGpu {
+            gpu: Arc::new(gpu),
+            description,
+        };
+        *out = Box::into_raw(Box::new(handle));
+        Ok(())
+    })
+}
+
+/// The adapter in one line (name, backend, driver); owned by `gpu`. NULL when `gpu` is NULL.
+///
+/// # Safety
+/// `gpu` must be NULL or a handle from [`deeper_gpu_open`] that has not been freed.
+#[no_mangle]
+pub unsafe extern "C" fn deeper_gpu_description(gpu: *const DeeperGpu) -> *const c_char {
+    gpu.as_ref()
+        .map_or(std::ptr::null(), |g| g.description.as_ptr())
+}
+
+/// Frees a GPU handle (NULL is ignored). Models built on it stay valid.
+///
+/// # Safety
+/// `gpu` must be NULL or a handle from [`deeper_gpu_open`], freed at most once.
+#[no_mangle]
+pub unsafe extern "C" fn deeper_gpu_free(gpu: *mut DeeperGpu) {
+    if !gpu.is_null() {
+        drop(Box::from_raw(gpu));
+    }
+}
+
+/// Builds `network` (a name `deeper info` lists, e.g. "resnet50", "lenet5"), loads `weights`
+/// (a safetensors file; NULL = the built-in weights for lenet5, seeded random weights for the
+/// others), and compiles it on `gpu` for `batch` images of `size`×`size` (0 = what the
+/// network's preprocessing produces: 224, 227 for alexnet-paper, 32 for lenet5, or the weight
+/// file's `crop_size`). Stores the model in `*out`.
+///
+/// # Safety
+/// `gpu` must be a live handle, `network` a NUL-terminated string, `weights` NULL or a
+/// NUL-terminated string, `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn deeper_model_new(
+    gpu: *const DeeperGpu,
+    network: *const c_char,
+    weights: *const c_char,
+    batch: u32,
+    size: u32,
+    out: *mut *mut DeeperModel,
+) -> DeeperStatus {
+    guard(|| {
+        let gpu = arg(gpu, "gpu")?;
+        let net = text(network, "network")?;
+        let weights = match weights.is_null() {
+            true => None,
+            false => Some(Path::new(text(weights, "weights")?)),
+        };
+        arg(out, "out")?;
+        if batch == 0 {
+            return Err(Fail::Argument("batch is 0".into()));
+        }
+        *out = Box::into_raw(Box::new(new_model(gpu, net, weights, batch, size)?));
+        Ok(())
+    })
+}
+
+fn new_model(
+    gpu: &DeeperGpu,
+    net: &str,
+    weights: Option<&Path>,
+    batch: u32,
+    size: u32,
+) -> Result<DeeperModel, Fail> {
+    let meta = match weights {
+        Some(path) => weights::read_metadata(path)?,
+        None => BTreeMap::new(),
+    };
+    let (preprocess, transform) = Preprocess::for_weights(net, &meta)?;
+    let size = match size {
+        0 => preprocess.size(),
+        s => s as usize,
+    };
+    let opts = ModelOptions {
+        size: Some(size),
+        ..Default::default()
+    };
+    let mut graph = models::build(net, &opts)?;
+    let source = weights::load_or_builtin(&mut graph, net, weights, false, opts.seed)?;
+    let owner = Arc::clone(&gpu.gpu);
+    // SAFETY: the model borrows the Gpu inside `owner`'s allocation, which the Arc kept in the
+    // same DeeperModel holds until after the model field is dropped (field order).
+    let device: &'static Gpu = unsafe { &*Arc::as_ptr(&owner) };
+    let model = Model::compile(device, &fuse(&graph).graph, batch as usize, true)?;
+    let input = graph.input.with_n(batch as usize);
+    let logits = model.graph.outputs[0].0;
+    let classes = model.shapes()[logits].per_sample();
+    Ok(DeeperModel {
+        model,
+        _gpu: owner,
+        net: net.to_string(),
+        source: CString::new(source.to_string()).unwrap_or_default(),
+        preprocess,
+        transform,
+        input,
+        classes,
+    })
+}
+
+/// The model's input shape as `[N, C, H, W]` into `shape[0..4]`.
+///
+/// # Safety
+/// `model` must be a live handle and `shape` point to 4 writable `uint32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn deeper_model_input_shape(
+    model: *const DeeperModel,
+    shape: *mut u32,
+) -> DeeperStatus {
+    guard(|| {
+        let m = arg(model, "model")?;
+        arg(shape, "shape")?;
+        for (i, d) in m.input.dims().iter().enumerate() {
+            *shape.add(i) = *d as u32;
+        }
+        Ok(())
+    })
+}
+
+/// Outputs per image (1000 for the ImageNet networks, 10 for lenet5); 0 when `model` is NULL.
+///
+/// # Safety
+/// `model` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn deeper_model_classes(model: *const DeeperModel) -> u32 {
+    model.as_ref().map_or(0, |m| m.classes as u32)
+}
+
+/// Where the model's weights came from: the file's path, "built-in (lenet5)" or "random(0)"
+/// (random weights: predictions mean nothing). Owned by `model`; NULL when `model` is NULL.
+///
+/// # Safety
+/// `model` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn deeper_model_weights(model: *const DeeperModel) -> *const c_char {
+    model
+        .as_ref()
+        .map_or(std::ptr::null(), |m| m.source.as_ptr())
+}
+
+/// Decodes the image at `path` (PNG or JPEG) and preprocesses it as the network expects
+/// (torchvision's resize, centre crop and normalisation, bit for bit; grayscale 28 → 32 for
+/// lenet5) into one sample of `len` = C·H·W floats.
+///
+/// # Safety
+/// `model` must be a live handle, `path` a NUL-terminated string, `sample` point to `len`
+/// writable floats.
+#[no_mangle]
+pub unsafe extern "C" fn deeper_model_load_image(
+    model: *const DeeperModel,
+    path: *const c_char,
+    sample: *mut f32,
+    len: usize,
+) -> DeeperStatus {
+    guard(|| {
+        let m = arg(model, "model")?;
+        let path = Path::new(text(path, "path")?);
+        check_len(sample, len, m.input.per_sample(), "sample")?;
+        let t = m.preprocess.load(path)?;
+        if t.shape != m.input.with_n(1) {
+            return Err(Fail::Argument(format!(
+                "{} preprocesses to {}, the {} model takes {} per image (build it with size 0)",
+                path.display(),
+                t.shape,
+                m.net,
+                m.input.with_n(1)
+            )));
+        }
+        std::slice::from_raw_parts_mut(sample, len).copy_from_slice(&t.data);
+        Ok(())
+    })
+}
+
+/// Runs the network on `input` (`input_len` = N·C·H·W floats, NCHW, preprocessed) and writes
+/// the logits (`logits_len` = N·classes floats). torchvision's GoogLeNet `transform_input` is
+/// applied when the weight file asks for it, as `deeper run` does.
+///
+/// # Safety
+/// `model` must be a live handle, `input` point to `input_len` floats and `logits` to
+/// `logits_len` writable floats.
+#[no_mangle]
+pub unsafe extern "C" fn deeper_model_run(
+    model: *const DeeperModel,
+    input: *const f32,
+    input_len: usize,
+    logits: *mut f32,
+    logits_len: usize,
+) -> DeeperStatus {
+    guard(|| {
+        let m = arg(model, "model")?;
+        check_len(input, input_len, m.input.numel(), "input")?;
+        check_len(logits, logits_len, m.input.n * m.classes, "logits")?;
+        let data = std::slice::from_raw_parts(input, input_len).to_vec();
+        let mut x = Tensor::new(m.input, data)?;
+        if m.transform {
+            transform_input(&mut x)?;
+        }
+        let y = m.model.run(&x)?.remove(0);
+        std::slice::from_raw_parts_mut(logits, logits_len).copy_from_slice(&y.data);
+        Ok(())
+    })
+}
+
+/// Frees a model (NULL is ignored).
+///
+/// # Safety
+/// `model` must be NULL or a handle from [`deeper_model_new`], freed at most once.
+#[no_mangle]
+pub unsafe extern "C" fn deeper_model_free(model: *mut DeeperModel) {
+    if !model.is_null() {
+        drop(Box::from_raw(model));
+    }
+}
+
+/// The `k` most probable classes of one image's `classes` logits, best first: class indices
+/// into `index[0..k]` and softmax probabilities into `prob[0..k]` (`k` ≤ `classes`).
+///
+/// # Safety
+/// `logits` must point to `classes` floats, `index` and `prob` to `k` writable elements each.
+#[no_mangle]
+pub unsafe extern "C" fn deeper_top_k(
+    logits: *const f32,
+    classes: usize,
+    k: u32,
+    index: *mut u32,
+    prob: *mut f32,
+) -> DeeperStatus {
+    guard(|| {
+        arg(logits, "logits")?;
+        arg(index, "index")?;
+        arg(prob, "prob")?;
+        if classes == 0 || k as usize > classes {
+            return Err(Fail::Argument(format!(
+                "k = {k} with {classes} classes: need 1 <= classes and k <= classes"
+            )));
+        }
+        let row = std::slice::from_raw_parts(logits, classes).to_vec();
+        let t = Tensor::new(Shape::new(1, classes, 1, 1), row)?;
+        for (i, p) in labels::top_k(&t, k as usize)[0].iter().enumerate() {
+            *index.add(i) = p.class as u32;
+            *prob.add(i) = p.prob as f32;
+        }
+        Ok(())
+    })
+}
+
+/// The label of class `index` for a network with `classes` outputs: ImageNet's class names
+/// for 1000, the number otherwise, e.g. lenet5's digits (static; never freed). NULL when
+/// `index` ≥ `classes` or, for other than 1000 classes, `index` ≥ 4096.
+#[no_mangle]
+pub extern "C" fn deeper_label(classes: u32, index: u32) -> *const c_char {
+    static IMAGENET: OnceLock<Vec<CString>> = OnceLock::new();
+    static NUMBERS: OnceLock<Vec<CString>> = OnceLock::new();
+    let names = |n: usize| {
+        (0..n)
+            .map(|i| CString::new(labels::label(n, i)).unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    let (classes, index) = (classes as usize, index as usize);
+    if index >= classes {
+        return std::ptr::null();
+    }
+    let table = match classes {
+        1000 => IMAGENET.get_or_init(|| names(1000)),
+        _ => NUMBERS.get_or_init(|| names(4096)),
+    };
+    table.get(index).map_or(std::ptr::null(), |s| s.as_ptr())
+}

@@ -1,0 +1,325 @@
+//! The C ABI (`src/ffi.rs`, `include/deeper.h`): statuses and messages for every kind of bad
+//! argument, the same logits as the Rust API, handles freed in either order, and a real C
+//! program (`tests/c/classify.c`) compiled with `cc` against `libdeeper` and run on LeNet-5's
+//! built-in weights.
+
+mod common;
+
+use deeper::ffi::*;
+use deeper::graph::fuse::fuse;
+use deeper::models::{build, weights, ModelOptions};
+use deeper::preprocess::Preprocess;
+use deeper::runtime::Model;
+use std::ffi::{c_char, CStr, CString};
+use std::path::{Path, PathBuf};
+use std::ptr::{null, null_mut};
+
+const DIGITS: [&str; 3] = ["0.png", "7.png", "3.png"];
+
+fn digit(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/digits")
+        .join(name)
+}
+
+fn last_error() -> String {
+    unsafe { CStr::from_ptr(deeper_last_error()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn cstr(p: *const c_char) -> String {
+    assert!(!p.is_null());
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// Asserts `status` and that the last error mentions `needle`.
+fn expect(status: DeeperStatus, want: DeeperStatus, needle: &str) {
+    assert_eq!(status, want, "last error: {}", last_error());
+    let msg = last_error();
+    assert!(msg.contains(needle), "'{msg}' does not mention '{needle}'");
+}
+
+#[test]
+fn c_abi_rejects_bad_arguments_without_a_gpu() {
+    let mut index = [0u32; 3];
+    let mut prob = [0f32; 3];
+    let logits = [0.5f32, 2.0, -1.0, 1.0];
+    let mut top = |k, index: *mut u32| unsafe {
+        deeper_top_k(logits.as_ptr(), 4, k, index, prob.as_mut_ptr())
+    };
+    expect(
+        top(5, index.as_mut_ptr()),
+        DeeperStatus::InvalidArgument,
+        "k = 5",
+    );
+    expect(
+        top(3, null_mut()),
+        DeeperStatus::InvalidArgument,
+        "index is NULL",
+    );
+    assert_eq!(top(3, index.as_mut_ptr()), DeeperStatus::Ok);
+    assert_eq!(last_error(), "", "a success clears the last error");
+    assert_eq!(index, [1, 3, 0]);
+    let z: f32 = logits.iter().map(|v| v.exp()).sum();
+    assert!((prob[0] - 2f32.exp() / z).abs() < 1e-6, "{prob:?}");
+
+    let mut model = null_mut();
+    let net = CString::new("lenet5").unwrap();
+    let status = unsafe { deeper_model_new(null(), net.as_ptr(), null(), 1, 0, &mut model) };
+    expect(status, DeeperStatus::InvalidArgument, "gpu is NULL");
+    assert!(model.is_null());
+    let mut shape = [0u32; 4];
+    let status = unsafe { deeper_model_input_shape(null(), shape.as_mut_ptr()) };
+    expect(status, DeeperStatus::InvalidArgument, "model is NULL");
+    assert_eq!(unsafe { deeper_model_classes(null()) }, 0);
+    assert!(unsafe { deeper_gpu_description(null()) }.is_null());
+    unsafe { deeper_model_free(null_mut()) };
+    unsafe { deeper_gpu_free(null_mut()) };
+
+    assert_eq!(cstr(deeper_label(1000, 0)), "tench");
+    assert_eq!(cstr(deeper_label(10, 7)), "7");
+    assert!(deeper_label(10, 10).is_null());
+    assert_eq!(cstr(deeper_version()), env!("CARGO_PKG_VERSION"));
+}
+
+/// Opens the C ABI's GPU, or `None` when the tests have no adapter (skipped, or failed under
+/// `DEEPER_REQUIRE_GPU=1` by `common::gpu`).
+fn open_gpu() -> Option<*mut DeeperGpu> {
+    common::gpu()?;
+    let mut gpu = null_mut();
+    assert_eq!(
+        unsafe { deeper_gpu_open(&mut gpu) },
+        DeeperStatus::Ok,
+        "{}",
+        last_error()
+    );
+    Some(gpu)
+}
+
+fn new_model(
+    gpu: *const DeeperGpu,
+    net: &str,
+    weights: Option<&Path>,
+    batch: u32,
+) -> Result<*mut DeeperModel, String> {
+    let net = CString::new(net).unwrap();
+    let weights = weights.map(|p| CString::new(p.to_str().unwrap()).unwrap());
+    let wp = weights.as_ref().map_or(null(), |w| w.as_ptr());
+    let mut model = null_mut();
+    match unsafe { deeper_model_new(gpu, net.as_ptr(), wp, batch, 0, &mut model) } {
+        DeeperStatus::Ok => Ok(model),
+        _ => Err(last_error()),
+    }
+}
+
+#[test]
+fn c_abi_lenet5_matches_the_rust_api() {
+    let Some(gpu) = open_gpu() else { return };
+    let model = new_model(gpu, "lenet5", None, 3).unwrap();
+    unsafe { deeper_gpu_free(gpu) }; // the model keeps its device
+    let mut shape = [0u32; 4];
+    assert_eq!(
+        unsafe { deeper_model_input_shape(model, shape.as_mut_ptr()) },
+        DeeperStatus::Ok
+    );
+    assert_eq!(shape, [3, 1, 32, 32]);
+    assert_eq!(unsafe { deeper_model_classes(model) }, 10);
+    assert_eq!(
+        cstr(unsafe { deeper_model_weights(model) }),
+        "built-in (lenet5)"
+    );
+
+    let per = 32 * 32;
+    let mut input = vec![f32::NAN; 3 * per];
+    for (i, name) in DIGITS.iter().enumerate() {
+        let path = CString::new(digit(name).to_str().unwrap()).unwrap();
+        let slot = input[i * per..].as_mut_ptr();
+        let status = unsafe { deeper_model_load_image(model, path.as_ptr(), slot, per) };
+        assert_eq!(status, DeeperStatus::Ok, "{}", last_error());
+    }
+    let mut logits = vec![f32::NAN; 30];
+    let status =
+        unsafe { deeper_model_run(model, input.as_ptr(), input.len(), logits.as_mut_ptr(), 30) };
+    assert_eq!(status, DeeperStatus::Ok, "{}", last_error());
+
+    let pre = Preprocess::for_network("lenet5");
+    let mut graph = build("lenet5", &ModelOptions::default()).unwrap();
+    weights::load_or_builtin(&mut graph, "lenet5", None, true, 0).unwrap();
+    let gpu = common::gpu().unwrap();
+    let rust = Model::compile(gpu, &fuse(&graph).graph, 1, true).unwrap();
+    for (i, name) in DIGITS.iter().enumerate() {
+        let x = pre.load(&digit(name)).unwrap();
+        assert_eq!(
+            x.data,
+            input[i * per..(i + 1) * per],
+            "{name}: preprocessing differs"
+        );
+        let want = rust.run(&x).unwrap().remove(0).data;
+        let got = &logits[i * 10..(i + 1) * 10];
+        assert!(got.iter().all(|v| v.is_finite()), "{name}: logits {got:?}");
+        let err = want
+            .iter()
+            .zip(got)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            err <= 1e-4,
+            "{name}: logits differ by {err}: {got:?} vs {want:?}"
+        );
+        let (mut index, mut prob) = ([0u32; 1], [0f32; 1]);
+        let status =
+            unsafe { deeper_top_k(got.as_ptr(), 10, 1, index.as_mut_ptr(), prob.as_mut_ptr()) };
+        assert_eq!(status, DeeperStatus::Ok);
+        assert_eq!(
+            cstr(deeper_label(10, index[0])),
+            name[..1],
+            "{name} misread"
+        );
+    }
+    unsafe { deeper_model_free(model) };
+}
+
+#[test]
+fn c_abi_reports_library_and_length_errors() {
+    let Some(gpu) = open_gpu() else { return };
+    let err = new_model(gpu, "resnet9", None, 1).unwrap_err();
+    assert!(err.contains("unknown network 'resnet9'"), "{err}");
+    let err = new_model(
+        gpu,
+        "lenet5",
+        Some(Path::new("/nonexistent/w.safetensors")),
+        1,
+    )
+    .unwrap_err();
+    assert!(err.contains("/nonexistent/w.safetensors"), "{err}");
+    let err = new_model(gpu, "lenet5", None, 0).unwrap_err();
+    assert!(err.contains("batch is 0"), "{err}");
+
+    let model = new_model(gpu, "lenet5", None, 2).unwrap();
+    let input = vec![0.25f32; 2 * 1024];
+    let mut logits = vec![f32::NAN; 20];
+    let mut run =
+        |n, m| unsafe { deeper_model_run(model, input.as_ptr(), n, logits.as_mut_ptr(), m) };
+    expect(
+        run(1024, 20),
+        DeeperStatus::InvalidArgument,
+        "input holds 1024 floats, the model needs 2048",
+    );
+    expect(
+        run(2048, 10),
+        DeeperStatus::InvalidArgument,
+        "logits holds 10 floats, the model needs 20",
+    );
+    let mut sample = vec![0f32; 1024];
+    let bad = CString::new("/nonexistent.png").unwrap();
+    let status = unsafe { deeper_model_load_image(model, bad.as_ptr(), sample.as_mut_ptr(), 1024) };
+    expect(status, DeeperStatus::Error, "/nonexistent.png");
+    unsafe { deeper_model_free(model) };
+
+    let net = |name: &str, size| {
+        let name = CString::new(name).unwrap();
+        let mut model = null_mut();
+        let status = unsafe { deeper_model_new(gpu, name.as_ptr(), null(), 1, size, &mut model) };
+        (status, model)
+    };
+    let (status, _) = net("lenet5", 36);
+    expect(
+        status,
+        DeeperStatus::Error,
+        "weight 'fc1.weight' has shape [120, 400]",
+    );
+    let (status, model) = net("resnet18", 32);
+    assert_eq!(status, DeeperStatus::Ok, "{}", last_error());
+    assert_eq!(cstr(unsafe { deeper_model_weights(model) }), "random(0)");
+    let path = CString::new(digit("0.png").to_str().unwrap()).unwrap();
+    let mut sample = vec![0f32; 3 * 32 * 32];
+    let n = sample.len();
+    let status = unsafe { deeper_model_load_image(model, path.as_ptr(), sample.as_mut_ptr(), n) };
+    expect(
+        status,
+        DeeperStatus::InvalidArgument,
+        "preprocesses to [1, 3, 224, 224], the resnet18 model takes [1, 3, 32, 32]",
+    );
+    unsafe { deeper_model_free(model) };
+    unsafe { deeper_gpu_free(gpu) };
+}
+
+/// `libdeeper`'s directory: `target/<profile>/deps`, where the test binary lives (cargo
+/// copies the library up to `target/<profile>` only for `cargo build`).
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().to_path_buf()
+}
+
+#[cfg(unix)]
+#[test]
+fn c_program_classifies_digits() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = lib_dir();
+    let so = lib.join(format!(
+        "{}deeper{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(
+        so.exists(),
+        "{} not built (crate-type cdylib)",
+        so.display()
+    );
+    let exe = std::env::temp_dir().join(format!("deeper-classify-{}", std::process::id()));
+    let cc = std::process::Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"])
+        .arg(root.join("tests/c/classify.c"))
+        .arg(format!("-I{}", root.join("include").display()))
+        .arg(format!("-L{}", lib.display()))
+        .arg("-ldeeper")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .expect("a C compiler (cc) is needed to test the C ABI");
+    assert!(
+        cc.status.success(),
+        "cc failed:\n{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    let out = std::process::Command::new(&exe)
+        .args(["lenet5", "-"])
+        .args(DIGITS.iter().map(|d| digit(d)))
+        .output()
+        .unwrap();
+    let bad = std::process::Command::new(&exe)
+        .args(["resnet9", "-"])
+        .arg(digit("0.png"))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&exe);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: resnet9: unknown network 'resnet9'"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("lenet5, weights: built-in (lenet5)"),
+        "{stdout}"
+    );
+    for d in DIGITS {
+        let block = stdout.split(&format!("{d}:\n")).nth(1).expect(d);
+        let first = block.lines().next().unwrap();
+        assert!(
+            first.trim_start().starts_with("1.") && first.ends_with(&format!("  {}", &d[..1])),
+            "{d}: {first}"
+        );
+    }
+}
