@@ -323,3 +323,47 @@ fn c_program_classifies_digits() {
         );
     }
 }
+
+/// Names of the functions declared (header) or exported (Rust) in `text`: the identifier
+/// starting with `deeper_` right before the first `(` of each line `keep` accepts.
+fn functions(text: &str, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .lines()
+        .filter(|l| keep(l))
+        .filter_map(|l| {
+            let head = &l[..l.find('(')?];
+            let name = &head[head.rfind("deeper_")?..];
+            Some(name.trim_start_matches('*').to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn c_header_declares_exactly_the_exported_functions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let header = std::fs::read_to_string(root.join("include/deeper.h")).unwrap();
+    let rust: String = ["src/ffi/mod.rs", "src/ffi/model.rs"]
+        .iter()
+        .map(|f| std::fs::read_to_string(root.join(f)).unwrap())
+        .collect();
+    let declared = functions(&header, |l| {
+        !l.starts_with(' ') && !l.starts_with('/') && !l.starts_with('#') && l.contains('(')
+    });
+    let exported = functions(&rust, |l| l.contains("extern \"C\" fn deeper_"));
+    assert_eq!(declared, exported);
+    assert_eq!(exported.len(), 14, "{exported:?}");
+    for (name, value) in [
+        ("DEEPER_OK", DeeperStatus::Ok),
+        (
+            "DEEPER_ERROR_INVALID_ARGUMENT",
+            DeeperStatus::InvalidArgument,
+        ),
+        ("DEEPER_ERROR", DeeperStatus::Error),
+        ("DEEPER_ERROR_PANIC", DeeperStatus::Panic),
+    ] {
+        let line = format!("{name} = {}", value as i32);
+        assert!(header.contains(&line), "header lacks '{line}'");
+    }
+}

@@ -1,41 +1,17 @@
-//! The C ABI (`include/deeper.h`, built as `libdeeper.so` / `.dylib` / `.dll`): open a GPU,
-//! build a network with its weights, preprocess an image, run a batch, rank the logits; the
-//! same steps as `deeper run`, for programs that are not written in Rust.
-//!
-//! Every function that can fail returns a [`DeeperStatus`] and writes its results through
-//! pointers; nothing panics across the boundary (a panic is caught and reported as
-//! `DEEPER_ERROR_PANIC`). After a failure, [`deeper_last_error`] gives the one-line message
-//! (the same text the CLI prints), kept per thread until the next call. Handles are opaque
-//! boxes the caller frees; a model keeps its GPU alive, so the two can be freed in any order.
-//! Calls on one model must not overlap (one thread at a time, or a lock).
+//! The C ABI's handles: a GPU (`deeper_gpu_*`) and a network compiled on it with its weights
+//! and preprocessing (`deeper_model_*`), the steps of `deeper run`.
 
-use crate::error::Error;
+use super::{arg, check_len, guard, text, DeeperStatus, Fail};
 use crate::graph::fuse::fuse;
-use crate::labels;
 use crate::models::{self, weights, ModelOptions};
 use crate::preprocess::{transform_input, Preprocess};
 use crate::runtime::{Gpu, GpuOptions, Model};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::ffi::{c_char, CStr, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ffi::{c_char, CString};
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
-
-/// What a call did. `Ok` is 0; every other value has a message in [`deeper_last_error`].
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeeperStatus {
-    Ok = 0,
-    /// A null pointer, a string that is not UTF-8, a buffer of the wrong length.
-    InvalidArgument = 1,
-    /// The library refused (unknown network, missing weight, no adapter, device limit, …).
-    Error = 2,
-    /// An internal bug, caught at the boundary.
-    Panic = 3,
-}
+use std::sync::Arc;
 
 /// An open GPU (adapter, device, queue, pipeline cache).
 pub struct DeeperGpu {
@@ -57,84 +33,6 @@ pub struct DeeperModel {
     transform: bool,
     input: Shape,
     classes: usize,
-}
-
-/// Why a call failed: the caller's mistake, or the library's refusal.
-enum Fail {
-    Argument(String),
-    Library(Error),
-}
-
-impl From<Error> for Fail {
-    fn from(e: Error) -> Self {
-        Fail::Library(e)
-    }
-}
-
-thread_local! {
-    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
-}
-
-fn set_last_error(message: &str) {
-    let c = CString::new(message.replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = c);
-}
-
-/// Runs `f`, turning its error or panic into a status and the thread's last error.
-fn guard(f: impl FnOnce() -> Result<(), Fail>) -> DeeperStatus {
-    let (status, message) = match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(())) => (DeeperStatus::Ok, String::new()),
-        Ok(Err(Fail::Argument(m))) => (DeeperStatus::InvalidArgument, m),
-        Ok(Err(Fail::Library(e))) => (DeeperStatus::Error, e.to_string()),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            (DeeperStatus::Panic, format!("internal error: {what}"))
-        }
-    };
-    set_last_error(&message);
-    status
-}
-
-/// `*p`, or an argument error naming `what`.
-unsafe fn arg<'a, T>(p: *const T, what: &str) -> Result<&'a T, Fail> {
-    p.as_ref()
-        .ok_or_else(|| Fail::Argument(format!("{what} is NULL")))
-}
-
-/// The UTF-8 string at `p`, or an argument error naming `what`.
-unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str, Fail> {
-    arg(p, what)?;
-    CStr::from_ptr(p)
-        .to_str()
-        .map_err(|_| Fail::Argument(format!("{what} is not UTF-8")))
-}
-
-/// `len` elements at `p`, which must be exactly `want` long.
-unsafe fn check_len<T>(p: *const T, len: usize, want: usize, what: &str) -> Result<(), Fail> {
-    arg(p, what)?;
-    if len != want {
-        return Err(Fail::Argument(format!(
-            "{what} holds {len} floats, the model needs {want}"
-        )));
-    }
-    Ok(())
-}
-
-/// The library's version, e.g. "0.1.0" (static; never freed).
-#[no_mangle]
-pub extern "C" fn deeper_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
-}
-
-/// The message of this thread's last failed call ("" after a success). Valid until the next
-/// call on this thread.
-#[no_mangle]
-pub extern "C" fn deeper_last_error() -> *const c_char {
-    LAST_ERROR.with(|e| e.borrow().as_ptr())
 }
 
 /// Opens the GPU `deeper` would pick (`DEEPER_BACKEND` and `DEEPER_ADAPTER` choose, as for
@@ -366,59 +264,4 @@ pub unsafe extern "C" fn deeper_model_free(model: *mut DeeperModel) {
     if !model.is_null() {
         drop(Box::from_raw(model));
     }
-}
-
-/// The `k` most probable classes of one image's `classes` logits, best first: class indices
-/// into `index[0..k]` and softmax probabilities into `prob[0..k]` (`k` ≤ `classes`).
-///
-/// # Safety
-/// `logits` must point to `classes` floats, `index` and `prob` to `k` writable elements each.
-#[no_mangle]
-pub unsafe extern "C" fn deeper_top_k(
-    logits: *const f32,
-    classes: usize,
-    k: u32,
-    index: *mut u32,
-    prob: *mut f32,
-) -> DeeperStatus {
-    guard(|| {
-        arg(logits, "logits")?;
-        arg(index, "index")?;
-        arg(prob, "prob")?;
-        if classes == 0 || k as usize > classes {
-            return Err(Fail::Argument(format!(
-                "k = {k} with {classes} classes: need 1 <= classes and k <= classes"
-            )));
-        }
-        let row = std::slice::from_raw_parts(logits, classes).to_vec();
-        let t = Tensor::new(Shape::new(1, classes, 1, 1), row)?;
-        for (i, p) in labels::top_k(&t, k as usize)[0].iter().enumerate() {
-            *index.add(i) = p.class as u32;
-            *prob.add(i) = p.prob as f32;
-        }
-        Ok(())
-    })
-}
-
-/// The label of class `index` for a network with `classes` outputs: ImageNet's class names
-/// for 1000, the number otherwise, e.g. lenet5's digits (static; never freed). NULL when
-/// `index` ≥ `classes` or, for other than 1000 classes, `index` ≥ 4096.
-#[no_mangle]
-pub extern "C" fn deeper_label(classes: u32, index: u32) -> *const c_char {
-    static IMAGENET: OnceLock<Vec<CString>> = OnceLock::new();
-    static NUMBERS: OnceLock<Vec<CString>> = OnceLock::new();
-    let names = |n: usize| {
-        (0..n)
-            .map(|i| CString::new(labels::label(n, i)).unwrap_or_default())
-            .collect::<Vec<_>>()
-    };
-    let (classes, index) = (classes as usize, index as usize);
-    if index >= classes {
-        return std::ptr::null();
-    }
-    let table = match classes {
-        1000 => IMAGENET.get_or_init(|| names(1000)),
-        _ => NUMBERS.get_or_init(|| names(4096)),
-    };
-    table.get(index).map_or(std::ptr::null(), |s| s.as_ptr())
 }
