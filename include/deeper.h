@@ -39,8 +39,8 @@ typedef struct DeeperModel DeeperModel;
 /* The library version, e.g. "0.1.0" (static). */
 const char *deeper_version(void);
 
-/* The message of this thread's last failed call ("" after a success); valid until the next
- * call on this thread. */
+/* The message of the last call on this thread that returned a DeeperStatus ("" if it
+ * returned DEEPER_OK); valid until the next such call on this thread. */
 const char *deeper_last_error(void);
 
 /* Opens the GPU deeper would pick (the environment variables DEEPER_BACKEND and

@@ -111,8 +111,8 @@ pub extern "C" fn deeper_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// The message of this thread's last failed call ("" after a success). Valid until the next
-/// call on this thread.
+/// The message of the last call on this thread that returned a [`DeeperStatus`] ("" if it
+/// returned `Ok`). Valid until the next such call on this thread.
 #[no_mangle]
 pub extern "C" fn deeper_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
