@@ -1,5 +1,6 @@
 //! The C ABI (`src/ffi.rs`, `include/deeper.h`): statuses and messages for every kind of bad
-//! argument, the same logits as the Rust API, handles freed in either order, and a real C
+//! argument, the same logits as the Rust API, handles freed in either order, a weight file's
+//! metadata (crop size, `transform_input`) followed as `deeper run` follows it, and a real C
 //! program (`tests/c/classify.c`) compiled with `cc` against `libdeeper` and run on LeNet-5's
 //! built-in weights.
 
@@ -243,6 +244,86 @@ fn c_abi_reports_library_and_length_errors() {
     );
     unsafe { deeper_model_free(model) };
     unsafe { deeper_gpu_free(gpu) };
+}
+
+/// `graph`'s weights as a safetensors file whose metadata asks for a 32-pixel crop and
+/// torchvision's `transform_input` (what `scripts/export_torchvision.py` writes for GoogLeNet).
+fn weights_with_metadata(graph: &deeper::graph::Graph, name: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("deeper-{}-{name}", std::process::id()));
+    weights::save_file(graph, &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let meta = [
+        ("crop_size", "32"),
+        ("resize_size", "36"),
+        ("transform_input", "true"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let out = safetensors::serialize(tensors.tensors(), Some(meta.into())).unwrap();
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[test]
+fn c_abi_follows_the_weight_files_metadata() {
+    let Some(gpu) = open_gpu() else { return };
+    let opts = ModelOptions {
+        size: Some(32),
+        seed: 11,
+        ..Default::default()
+    };
+    let graph = build("resnet18", &opts).unwrap();
+    let file = weights_with_metadata(&graph, "r18.safetensors");
+    let model = new_model(gpu, "resnet18", Some(&file), 2).unwrap();
+    unsafe { deeper_gpu_free(gpu) };
+    let _ = std::fs::remove_file(&file);
+    let mut shape = [0u32; 4];
+    assert_eq!(
+        unsafe { deeper_model_input_shape(model, shape.as_mut_ptr()) },
+        DeeperStatus::Ok
+    );
+    assert_eq!(shape, [2, 3, 32, 32], "size 0 takes the file's crop_size");
+    assert_eq!(
+        cstr(unsafe { deeper_model_weights(model) }),
+        file.display().to_string()
+    );
+
+    let x = deeper::Tensor::uniform(
+        deeper::Shape::new(2, 3, 32, 32),
+        -2.0,
+        2.0,
+        &mut deeper::Rng::new(5),
+    );
+    let mut logits = vec![f32::NAN; 2000];
+    let status = unsafe {
+        deeper_model_run(
+            model,
+            x.data.as_ptr(),
+            x.data.len(),
+            logits.as_mut_ptr(),
+            2000,
+        )
+    };
+    assert_eq!(status, DeeperStatus::Ok, "{}", last_error());
+    unsafe { deeper_model_free(model) };
+
+    let mut moved = x.clone();
+    deeper::preprocess::transform_input(&mut moved).unwrap();
+    let rust = Model::compile(common::gpu().unwrap(), &fuse(&graph).graph, 2, true).unwrap();
+    let want = rust.run(&moved).unwrap().remove(0);
+    let plain = rust.run(&x).unwrap().remove(0);
+    let got = deeper::Tensor::new(want.shape, logits).unwrap();
+    use deeper::compare::{compare, NET_TOLERANCE};
+    let cmp = compare(&got, &want, NET_TOLERANCE);
+    assert!(
+        cmp.passed(),
+        "transform_input not applied as deeper run does: {cmp}"
+    );
+    let untransformed = compare(&got, &plain, NET_TOLERANCE);
+    assert!(
+        untransformed.rel_l2 > 1e-3,
+        "the transform changed nothing: {untransformed}"
+    );
 }
 
 /// `libdeeper`'s directory: `target/<profile>/deps`, where the test binary lives (cargo
