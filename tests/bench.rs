@@ -1,4 +1,5 @@
-//! The profiler and the benchmark plumbing on a GPU (skipped without one). Sanity only: times
+//! The profiler and the benchmark plumbing on a GPU (skipped without one; the plot and the
+//! command line's argument checks need none). Sanity only: times
 //! are positive and consistent with each other, never compared with a speed (speed is measured
 //! by `deeper bench` and `cargo bench`, not by tests).
 
@@ -230,4 +231,86 @@ fn autotune_pins_a_kernel_and_caches_it() {
     let c = deeper::compare::compare(&got[0], &want[0], deeper::compare::NET_TOLERANCE);
     assert!(c.passed(), "{c}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The picture holds one bar per layer and a point per layer that multiplies; it is written
+/// whole (no `.partial` left), over an older file; a missing directory fails before anything
+/// is measured, and `bench all` names one file per network.
+#[test]
+fn plot_writes_a_whole_svg_atomically() {
+    use deeper::bench::{plot, LayerRow};
+    let peak = fake_peak();
+    let rows = vec![
+        LayerRow::new("conv1", "conv2d", "direct", 2e6, 5_000_000, 400_000, &peak),
+        LayerRow::new("pool1", "max_pool2d", "pool2d", 5e5, 0, 100_000, &peak),
+        LayerRow::new(
+            "fc",
+            "linear",
+            "linear_vec4",
+            1e6,
+            1_000_000,
+            4_000_000,
+            &peak,
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("deeper-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("roof.svg");
+    std::fs::write(&path, "old").unwrap();
+    plot::write_svg(&path, "tiny on test", &rows, &peak).unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{svg:.80}"
+    );
+    for name in ["conv1", "pool1", "fc", "tiny on test"] {
+        assert!(svg.contains(name), "plot lacks '{name}'");
+    }
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["roof.svg"], "only the plot remains");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let missing = dir.join("no/such/dir/roof.svg");
+    let err = plot::check_path(&missing).unwrap_err().to_string();
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(plot::write_svg(&missing, "t", &rows, &peak).is_err());
+    plot::check_path(std::path::Path::new("roof.svg")).unwrap();
+    assert_eq!(
+        plot::per_network(std::path::Path::new("out/roof.svg"), "resnet50"),
+        std::path::Path::new("out/roof-resnet50.svg")
+    );
+}
+
+/// Counts of zero are refused by the command line before anything runs.
+#[test]
+fn cli_refuses_zero_counts_and_a_plot_without_a_directory() {
+    use std::process::Command;
+    for args in [
+        &["bench", "lenet5", "--batch", "0"][..],
+        &["bench", "lenet5", "--runs", "0"],
+        &["info", "resnet18", "--size", "0"],
+        &["run", "lenet5", "--top", "0"],
+        &["bench", "--peak", "--plot", "p.svg"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_deeper"))
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_deeper"))
+        .args(["bench", "lenet5", "--plot", "/nonexistent-dir/roof.svg"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: plot /nonexistent-dir/roof.svg: directory /nonexistent-dir does not exist"
+    );
 }

@@ -29,15 +29,55 @@ fn plot_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("plot {}: {e}", path.display()))
 }
 
-/// Writes the roofline and the per-layer bars of `rows` to `path`.
+/// Writes the roofline and the per-layer bars of `rows` to `path`, atomically: the picture is
+/// drawn in memory, written next to `path` and renamed, so a failure leaves no partial file.
 pub fn write_svg(path: &Path, title: &str, rows: &[LayerRow], peak: &Peak) -> Result<()> {
     let height = ROOF_HEIGHT + 90 + BAR_PX * rows.len() as u32;
-    let root = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
-    let (top, bottom) = root.split_vertically(ROOF_HEIGHT);
-    roofline(&top, title, rows, peak).map_err(|e| plot_err(path, e))?;
-    bars(&bottom, rows).map_err(|e| plot_err(path, e))?;
-    root.present().map_err(|e| plot_err(path, e))
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| plot_err(path, e))?;
+        let (top, bottom) = root.split_vertically(ROOF_HEIGHT);
+        roofline(&top, title, rows, peak).map_err(|e| plot_err(path, e))?;
+        bars(&bottom, rows).map_err(|e| plot_err(path, e))?;
+        root.present().map_err(|e| plot_err(path, e))?;
+    }
+    let tmp = path.with_extension("svg.partial");
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::write(&tmp, svg).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}
+
+/// Fails unless `path` can be a plot: its directory exists. Checked before a benchmark runs,
+/// so that a typo does not cost the whole measurement.
+pub fn check_path(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(plot_err(
+            path,
+            format!("directory {} does not exist", dir.display()),
+        ))
+    }
+}
+
+/// The file `bench all` writes for `net` given `--plot path`: `roofline.svg` →
+/// `roofline-resnet50.svg`.
+pub fn per_network(path: &Path, net: &str) -> std::path::PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or("plot".into(), |s| s.to_string_lossy());
+    path.with_file_name(format!("{stem}-{net}.svg"))
 }
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;

@@ -27,6 +27,9 @@ pub struct BenchArgs {
 
 /// Runs the requested benchmark; `Ok(false)` when a suite case fails its CPU check.
 pub fn bench(a: &BenchArgs) -> Result<bool> {
+    if let Some(path) = &a.plot {
+        plot::check_path(path)?;
+    }
     let gpu = Gpu::new(&GpuOptions::from_env())?;
     let timing = if a.wall_clock {
         Timing::WallClock
@@ -34,7 +37,7 @@ pub fn bench(a: &BenchArgs) -> Result<bool> {
         Timing::from_env()
     };
     let opts = BenchOptions {
-        runs: a.runs.max(1),
+        runs: a.runs,
         timing,
         autotune: !a.no_autotune,
     };
@@ -167,6 +170,12 @@ fn all_cmd(gpu: &Gpu, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result
         let _ = std::io::stderr().flush();
         let r = bench::bench_network(gpu, net, a.batch, a.size, opts, peak)?;
         eprintln!("{:.1} ms", r.end_to_end_ms);
+        if let Some(path) = &a.plot {
+            let file = plot::per_network(path, net);
+            let title = format!("{net} batch {} on {}", r.batch, gpu.name());
+            plot::write_svg(&file, &title, &r.layers, peak)?;
+            eprintln!("  plot: {}", file.display());
+        }
         results.push(r);
     }
     if a.json {

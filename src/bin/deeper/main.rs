@@ -27,7 +27,7 @@ enum Command {
         /// Network name (see `deeper info --help` for the list).
         net: String,
         /// Input height and width (default: the network's native size).
-        #[arg(long)]
+        #[arg(long, value_parser = at_least_one)]
         size: Option<usize>,
         /// Add GoogLeNet's auxiliary classifiers.
         #[arg(long)]
@@ -39,9 +39,9 @@ enum Command {
     /// GPU vs CPU on the whole graph, layer by layer (exit status 1 when any layer fails).
     Check {
         net: String,
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
         batch: usize,
-        #[arg(long)]
+        #[arg(long, value_parser = at_least_one)]
         size: Option<usize>,
         #[arg(long)]
         aux: bool,
@@ -62,7 +62,7 @@ enum Command {
         #[arg(long)]
         input: Option<PathBuf>,
         /// How many classes to show per input.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = at_least_one)]
         top: usize,
         /// Write the float32 [N, classes] logits (before softmax) here.
         #[arg(long)]
@@ -82,13 +82,13 @@ enum Command {
         /// Network name, or `all` (not needed with --layers or --peak).
         #[arg(required_unless_present_any = ["layers", "peak"])]
         net: Option<String>,
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
         batch: usize,
         /// Timed runs; medians are reported.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = at_least_one)]
         runs: usize,
         /// Input height and width (default: the network's native size).
-        #[arg(long)]
+        #[arg(long, value_parser = at_least_one)]
         size: Option<usize>,
         /// Print one JSON document instead of tables.
         #[arg(long)]
@@ -102,8 +102,9 @@ enum Command {
         /// With --layers: only the cases whose name contains this.
         #[arg(long, requires = "layers")]
         filter: Option<String>,
-        /// Write a roofline and per-layer time chart (SVG).
-        #[arg(long)]
+        /// Write a roofline and per-layer time chart (SVG); with `all`, one file per network
+        /// (`FILE-resnet50.svg`, …).
+        #[arg(long, conflicts_with = "peak")]
         plot: Option<PathBuf>,
         /// Time each layer with the host clock (submit + wait) instead of timestamps.
         #[arg(long)]
@@ -113,6 +114,15 @@ enum Command {
         #[arg(long)]
         no_autotune: bool,
     },
+}
+
+/// Parses a count that must be positive (`--batch`, `--runs`, `--size`, `--top`).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn main() -> ExitCode {
