@@ -9,6 +9,12 @@ use crate::shape::Shape;
 
 /// The shape of every value of `graph` for a batch of `n` (index = value id).
 pub fn shapes(graph: &Graph, n: usize) -> Result<Vec<Shape>> {
+    if n == 0 {
+        return Err(Error::Invalid(format!(
+            "{}: the batch size must be at least 1",
+            graph.name
+        )));
+    }
     let mut shapes = vec![graph.input.with_n(n)];
     for (i, node) in graph.nodes.iter().enumerate() {
         if let Some(v) = node.inputs.iter().find(|v| v.0 > i) {
