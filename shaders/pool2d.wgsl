@@ -2,7 +2,8 @@
 // OH/OW) and count_include_pad (avg) as in PyTorch. An invocation computes 4 neighbouring
 // outputs of one row (vec4 lanes j = 0..3), so the divisions that locate it and the window
 // loops are shared by 4 outputs (on llvmpipe each division is per SIMD lane, and the loads,
-// each a loop over the lanes, are the rest of the cost).
+// each a loop over the lanes, are the rest of the cost). 3-wide max windows (max_pool3) also
+// share the loads of overlapping windows.
 //
 // Bindings: 0 x [N, C, H, W] · 1 out [N, out_c_total, OH, OW] at channel out_c_offset · 2 params
 // Grid: ceil(N·C·OH·ceil(OW/4) / 64) workgroups, folded to 2-D by the runtime.
@@ -18,6 +19,12 @@ struct Params {
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
+
+// NaN tested on the bits: compilers may fold the float self-comparison v != v to false (NIR
+// does on llvmpipe), which silently dropped NaNs from the maxima.
+fn is_nan(v: vec4<f32>) -> vec4<bool> {
+    return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
+}
 
 // The inputs at row iy, columns ix, of the plane at `base` (rows `w` apart), where `ok`
 // (elsewhere: `fill`).
@@ -53,9 +60,59 @@ fn max_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
             let ix = x0 + vec4<i32>(i32(kx * dw));
             let ok = live & (ix >= vec4<i32>(0)) & (ix < w);
             let v = taps(base, stride, iy, ix, ok, m);
-            m = select(m, v, ok & (!seen | (v > m) | (v != v)));
+            m = select(m, v, ok & (!seen | (v > m) | is_nan(v)));
             seen = seen | ok;
         }
+    }
+    return m;
+}
+
+// The larger of a and b per lane, NaN from either side propagating (PyTorch's max pool).
+fn nan_max(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    return select(a, b, (b > a) | is_nan(b));
+}
+
+// Input (iy, ix) of the plane at `base`, or `fill` outside the row [0, w): the index is
+// clamped so that the load needs no branch.
+fn tap(row: u32, w: i32, ix: i32, fill: f32) -> f32 {
+    let v = x[row + u32(clamp(ix, 0, w - 1))];
+    return select(fill, v, ix >= 0 && ix < w);
+}
+
+// max_pool for the common 3-wide window (kw = 3, dw = 1, sw = 1 or 2: every 3x3 max pool of
+// GoogLeNet, ResNet and AlexNet). The 4 outputs' windows overlap along the row, so each row
+// loads its span once (6 inputs for stride 1, 9 for stride 2) instead of 4 x 3 taps.
+fn max_pool3(base: u32, y0: i32, x0: i32, s2: bool) -> vec4<f32> {
+    var neg_inf_bits = 0xff800000u;
+    let ninf = bitcast<f32>(neg_inf_bits);
+    var m = vec4<f32>(ninf);
+    let stride = p.w;
+    let w = i32(stride);
+    let h = i32(p.h);
+    let kh = p.kh;
+    let dh = p.dh;
+    for (var ky = 0u; ky < kh; ky++) {
+        let iy = y0 + i32(ky * dh);
+        if (iy < 0 || iy >= h) { continue; }
+        let row = base + u32(iy) * stride;
+        let t0 = tap(row, w, x0, ninf);
+        let t1 = tap(row, w, x0 + 1, ninf);
+        let t2 = tap(row, w, x0 + 2, ninf);
+        let t3 = tap(row, w, x0 + 3, ninf);
+        let t4 = tap(row, w, x0 + 4, ninf);
+        let t5 = tap(row, w, x0 + 5, ninf);
+        var a = vec4<f32>(t0, t1, t2, t3);
+        var b = vec4<f32>(t1, t2, t3, t4);
+        var c = vec4<f32>(t2, t3, t4, t5);
+        if (s2) {
+            let t6 = tap(row, w, x0 + 6, ninf);
+            let t7 = tap(row, w, x0 + 7, ninf);
+            let t8 = tap(row, w, x0 + 8, ninf);
+            a = vec4<f32>(t0, t2, t4, t6);
+            b = vec4<f32>(t1, t3, t5, t7);
+            c = vec4<f32>(t2, t4, t6, t8);
+        }
+        m = nan_max(nan_max(nan_max(m, a), b), c);
     }
     return m;
 }
@@ -100,7 +157,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let x0 = vec4<i32>(ox * p.sw) - vec4<i32>(i32(p.pw));
     let live = ox < vec4<u32>(p.ow);
     var r: vec4<f32>;
-    if (p.is_max != 0u) {
+    if (p.is_max != 0u && p.kw == 3u && p.dw == 1u && p.sw <= 2u) {
+        r = max_pool3(base, y0, x0.x, p.sw == 2u);
+    } else if (p.is_max != 0u) {
         r = max_pool(base, y0, x0, live);
     } else {
         r = avg_pool(base, y0, x0, live);
