@@ -24,42 +24,16 @@ fn max_pool_three_wide_windows() {
             ..Pool2d::max(3, 1, 0)
         })
     };
+    let max = |k, s, p| Op::Pool2d(Pool2d::max(k, s, p));
+    let ceil = |k, s, p| Op::Pool2d(Pool2d::max(k, s, p).ceil());
     let cases = [
-        (
-            "inception 3x3/1 pad 1",
-            Op::Pool2d(Pool2d::max(3, 1, 1)),
-            sh(2, 5, 13, 11),
-        ),
-        (
-            "googlenet 3x3/2 ceil",
-            Op::Pool2d(Pool2d::max(3, 2, 0).ceil()),
-            sh(3, 4, 15, 14),
-        ),
-        (
-            "resnet 3x3/2 pad 1",
-            Op::Pool2d(Pool2d::max(3, 2, 1)),
-            sh(2, 3, 17, 16),
-        ),
-        (
-            "alexnet 3x3/2",
-            Op::Pool2d(Pool2d::max(3, 2, 0)),
-            sh(1, 2, 27, 27),
-        ),
-        (
-            "one column",
-            Op::Pool2d(Pool2d::max(3, 1, 1)),
-            sh(2, 3, 5, 1),
-        ),
-        (
-            "two columns, stride 2",
-            Op::Pool2d(Pool2d::max(3, 2, 1)),
-            sh(2, 3, 4, 2),
-        ),
-        (
-            "three columns",
-            Op::Pool2d(Pool2d::max(3, 2, 0).ceil()),
-            sh(1, 2, 3, 3),
-        ),
+        ("inception 3x3/1 pad 1", max(3, 1, 1), sh(2, 5, 13, 11)),
+        ("googlenet 3x3/2 ceil", ceil(3, 2, 0), sh(3, 4, 15, 14)),
+        ("resnet 3x3/2 pad 1", max(3, 2, 1), sh(2, 3, 17, 16)),
+        ("alexnet 3x3/2", max(3, 2, 0), sh(1, 2, 27, 27)),
+        ("one column", max(3, 1, 1), sh(2, 3, 5, 1)),
+        ("two columns, stride 2", max(3, 2, 1), sh(2, 3, 4, 2)),
+        ("three columns", ceil(3, 2, 0), sh(1, 2, 3, 3)),
         (
             "1x3 window",
             rect(Window::new(1, 1, 0), Window::new(3, 2, 1)),
@@ -76,11 +50,7 @@ fn max_pool_three_wide_windows() {
             ),
             sh(2, 3, 9, 10),
         ),
-        (
-            "stride 3 (general path)",
-            Op::Pool2d(Pool2d::max(3, 3, 1)),
-            sh(2, 3, 10, 11),
-        ),
+        ("stride 3 (general path)", max(3, 3, 1), sh(2, 3, 10, 11)),
     ];
     for (i, (name, op, x)) in cases.iter().enumerate() {
         cx.check(name, op, &[*x], 10 + i as u64);
