@@ -448,3 +448,42 @@ fn c_header_declares_exactly_the_exported_functions() {
         assert!(header.contains(&line), "header lacks '{line}'");
     }
 }
+
+/// The header also compiles as C++ (its `extern "C"` block), strictly, and links: a C++ program
+/// that only asks for the version, run. No GPU needed.
+#[cfg(unix)]
+#[test]
+fn c_header_works_from_cpp() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = lib_dir();
+    let dir = std::env::temp_dir().join(format!("deeper-cpp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("version.cpp");
+    let prog = "#include \"deeper.h\"\n#include <cstdio>\n\
+        int main() { std::printf(\"%s\\n\", deeper_version()); return deeper_label(10, 3) ? 0 : 1; }\n";
+    std::fs::write(&src, prog).unwrap();
+    let exe = dir.join("version");
+    let cxx = std::process::Command::new(std::env::var("CXX").unwrap_or_else(|_| "c++".into()))
+        .args(["-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror"])
+        .arg(&src)
+        .arg(format!("-I{}", root.join("include").display()))
+        .arg(format!("-L{}", lib.display()))
+        .arg("-ldeeper")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .expect("a C++ compiler (c++) is needed to test the header from C++");
+    assert!(
+        cxx.status.success(),
+        "c++ failed:\n{}",
+        String::from_utf8_lossy(&cxx.stderr)
+    );
+    let out = std::process::Command::new(&exe).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        env!("CARGO_PKG_VERSION")
+    );
+}
