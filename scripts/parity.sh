@@ -9,7 +9,8 @@
 # floor of what any float32 implementation can show.
 #
 # Usage: scripts/parity.sh [net,net,…]      (default: all 17 at 224; 227 alexnet-paper; 32 lenet5)
-# Env:   PYTHON (default /usr/bin/python3), OUT (default fixtures/large),
+# Env:   PYTHON (default /usr/bin/python3), OUT (default fixtures/large), SEED (default 0: the
+#        weights' and input's seed, for checks beyond the usual fixtures),
 #        CLEAN=1 deletes each fixture after use (the VGG fixtures are ~550 MB each; ~4.5 GB all).
 # Needs torch, torchvision, numpy (Debian: python3-torch python3-torchvision python3-numpy).
 set -euo pipefail
@@ -28,7 +29,7 @@ started=$(date +%s)
 for net in ${NETS//,/ }; do
     dir="$OUT/$net"
     echo "== $net: fixture" >&2
-    "$PYTHON" scripts/make_fixtures.py --nets "$net" --out "$OUT" >&2
+    "$PYTHON" scripts/make_fixtures.py --nets "$net" --out "$OUT" --seed "${SEED:-0}" >&2
     echo "== $net: deeper run" >&2
     t0=$(date +%s%N)
     ./target/release/deeper run "$net" --strict --weights "$dir/weights.safetensors" \
@@ -63,5 +64,5 @@ echo
 torch_version=$("$PYTHON" -c 'import torch; print(torch.__version__)')
 adapter=$(./target/release/deeper devices 2>/dev/null | sed -n 's/^\[0\] \(.*\) — .*/\1/p' | head -1)
 echo "$(date -u +%F): PyTorch $torch_version (CPU, float32) vs deeper on $adapter;" \
-     "batch 2, seeded random weights; $(( $(date +%s) - started )) s in all."
+     "batch 2, random weights of seed ${SEED:-0}; $(( $(date +%s) - started )) s in all."
 exit $failed
