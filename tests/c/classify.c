@@ -1,6 +1,6 @@
 /*
  * classify.c: deeper's C ABI end to end. Builds a network, classifies images, prints the top 5
- * per image. tests/c_abi.rs compiles it with -std=c99 -Wall -Wextra -pedantic -Werror and runs
+ * per image. tests/c_programs.rs compiles it with -std=c99 -Wall -Wextra -pedantic -Werror and runs
  * it on LeNet-5's built-in weights; it doubles as the README's C example.
  *
  *     classify NETWORK WEIGHTS|- IMAGE...      ("-": built-in or seeded random weights)

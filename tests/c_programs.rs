@@ -1,0 +1,179 @@
+//! The C ABI from C and C++ themselves: `include/deeper.h` declares exactly the functions
+//! `src/ffi` exports (and their status values), `tests/c/classify.c` compiles with `cc
+//! -std=c99 -Wall -Wextra -pedantic -Werror` against `libdeeper` and classifies real digits
+//! with LeNet-5's built-in weights, and the header compiles as strict C++ and links.
+
+mod common;
+
+use deeper::ffi::DeeperStatus;
+use std::path::{Path, PathBuf};
+
+const DIGITS: [&str; 3] = ["0.png", "7.png", "3.png"];
+
+fn digit(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/digits")
+        .join(name)
+}
+
+/// `libdeeper`'s directory: `target/<profile>/deps`, where the test binary lives (cargo
+/// copies the library up to `target/<profile>` only for `cargo build`).
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().to_path_buf()
+}
+
+#[cfg(unix)]
+#[test]
+fn c_program_classifies_digits() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = lib_dir();
+    let so = lib.join(format!(
+        "{}deeper{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    assert!(
+        so.exists(),
+        "{} not built (crate-type cdylib)",
+        so.display()
+    );
+    let exe = std::env::temp_dir().join(format!("deeper-classify-{}", std::process::id()));
+    let cc = std::process::Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args(["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"])
+        .arg(root.join("tests/c/classify.c"))
+        .arg(format!("-I{}", root.join("include").display()))
+        .arg(format!("-L{}", lib.display()))
+        .arg("-ldeeper")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .expect("a C compiler (cc) is needed to test the C ABI");
+    assert!(
+        cc.status.success(),
+        "cc failed:\n{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    let out = std::process::Command::new(&exe)
+        .args(["lenet5", "-"])
+        .args(DIGITS.iter().map(|d| digit(d)))
+        .output()
+        .unwrap();
+    let bad = std::process::Command::new(&exe)
+        .args(["resnet9", "-"])
+        .arg(digit("0.png"))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&exe);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: resnet9: unknown network 'resnet9'"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("lenet5, weights: built-in (lenet5)"),
+        "{stdout}"
+    );
+    for d in DIGITS {
+        let block = stdout.split(&format!("{d}:\n")).nth(1).expect(d);
+        let first = block.lines().next().unwrap();
+        assert!(
+            first.trim_start().starts_with("1.") && first.ends_with(&format!("  {}", &d[..1])),
+            "{d}: {first}"
+        );
+    }
+}
+
+/// Names of the functions declared (header) or exported (Rust) in `text`: the identifier
+/// starting with `deeper_` right before the first `(` of each line `keep` accepts.
+fn functions(text: &str, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .lines()
+        .filter(|l| keep(l))
+        .filter_map(|l| {
+            let head = &l[..l.find('(')?];
+            let name = &head[head.rfind("deeper_")?..];
+            Some(name.trim_start_matches('*').to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn c_header_declares_exactly_the_exported_functions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let header = std::fs::read_to_string(root.join("include/deeper.h")).unwrap();
+    let rust: String = ["src/ffi/mod.rs", "src/ffi/model.rs"]
+        .iter()
+        .map(|f| std::fs::read_to_string(root.join(f)).unwrap())
+        .collect();
+    let declared = functions(&header, |l| {
+        !l.starts_with(' ') && !l.starts_with('/') && !l.starts_with('#') && l.contains('(')
+    });
+    let exported = functions(&rust, |l| l.contains("extern \"C\" fn deeper_"));
+    assert_eq!(declared, exported);
+    assert_eq!(exported.len(), 14, "{exported:?}");
+    for (name, value) in [
+        ("DEEPER_OK", DeeperStatus::Ok),
+        (
+            "DEEPER_ERROR_INVALID_ARGUMENT",
+            DeeperStatus::InvalidArgument,
+        ),
+        ("DEEPER_ERROR", DeeperStatus::Error),
+        ("DEEPER_ERROR_PANIC", DeeperStatus::Panic),
+    ] {
+        let line = format!("{name} = {}", value as i32);
+        assert!(header.contains(&line), "header lacks '{line}'");
+    }
+}
+
+/// The header also compiles as C++ (its `extern "C"` block), strictly, and links: a C++ program
+/// that only asks for the version, run. No GPU needed.
+#[cfg(unix)]
+#[test]
+fn c_header_works_from_cpp() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = lib_dir();
+    let dir = std::env::temp_dir().join(format!("deeper-cpp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("version.cpp");
+    let prog = "#include \"deeper.h\"\n#include <cstdio>\n\
+        int main() { std::printf(\"%s\\n\", deeper_version()); return deeper_label(10, 3) ? 0 : 1; }\n";
+    std::fs::write(&src, prog).unwrap();
+    let exe = dir.join("version");
+    let cxx = std::process::Command::new(std::env::var("CXX").unwrap_or_else(|_| "c++".into()))
+        .args(["-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror"])
+        .arg(&src)
+        .arg(format!("-I{}", root.join("include").display()))
+        .arg(format!("-L{}", lib.display()))
+        .arg("-ldeeper")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .expect("a C++ compiler (c++) is needed to test the header from C++");
+    assert!(
+        cxx.status.success(),
+        "c++ failed:\n{}",
+        String::from_utf8_lossy(&cxx.stderr)
+    );
+    let out = std::process::Command::new(&exe).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        env!("CARGO_PKG_VERSION")
+    );
+}
