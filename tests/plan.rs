@@ -1,6 +1,7 @@
 //! The buffer plan and the fusion rewrites, without a GPU: a plan that handed a live slot to
 //! another value would corrupt the CPU executor running through it, fusion must not change the
-//! numbers, and the plan's peak must be far below the sum of all activations.
+//! numbers, and the plan's peak must be far below the sum of all activations. A batch of 0 is
+//! refused.
 
 use deeper::compare::{compare, Tolerance};
 use deeper::cpu;
@@ -131,4 +132,14 @@ fn peak_is_far_below_the_sum_of_activations() {
         );
         assert!(ratio < max_ratio, "{name}: ratio {ratio}");
     }
+}
+
+/// A batch of 0 is an error wherever shapes are inferred (compile, plan, CPU run), not an empty
+/// success.
+#[test]
+fn batch_zero_is_refused() {
+    let g = build("lenet5", &ModelOptions::default()).expect("lenet5");
+    let err = deeper::graph::infer::shapes(&g, 0).unwrap_err().to_string();
+    assert_eq!(err, "lenet5: the batch size must be at least 1");
+    assert!(plan(&g, 0, true).is_err());
 }

@@ -411,13 +411,3 @@ fn unknown_network_is_an_error() {
         Err(Error::Invalid(_))
     ));
 }
-
-/// A batch of 0 is an error wherever shapes are inferred (compile, plan, CPU run), not an empty
-/// success.
-#[test]
-fn batch_zero_is_refused() {
-    let g = models::build("lenet5", &ModelOptions::default()).expect("lenet5");
-    let err = infer::shapes(&g, 0).unwrap_err().to_string();
-    assert_eq!(err, "lenet5: the batch size must be at least 1");
-    assert!(deeper::graph::plan::plan(&g, 0, true).is_err());
-}
