@@ -29,10 +29,11 @@ struct Params {
 // run every case, masked, for every output on llvmpipe (tanh and exp included).
 override ACT: u32 = 0u;
 
+// The fused activation. NaN passes through as in PyTorch (max and clamp would replace it).
 fn act(v: f32) -> f32 {
     switch ACT {
-        case 1u: { return max(v, 0.0); }
-        case 2u: { return tanh(clamp(v, -20.0, 20.0)); }
+        case 1u: { return select(v, 0.0, v < 0.0); }
+        case 2u: { return tanh(select(select(v, -20.0, v < -20.0), 20.0, v > 20.0)); }
         case 3u: { return 1.0 / (1.0 + exp(-v)); }
         default: { return v; }
     }

@@ -1,0 +1,111 @@
+//! NaN in, NaN out, as in PyTorch: every fused activation (ReLU, tanh, sigmoid) in every kernel
+//! that applies one keeps a NaN instead of replacing it (`max(v, 0)` and `clamp` turned it into
+//! 0 or ±1 on llvmpipe). Each case puts a few NaNs in the input and checks that the GPU's NaNs
+//! are exactly the CPU reference's and every other element matches it. Winograd is the one
+//! exception, as in any Winograd implementation: its transforms mix a whole input tile into
+//! every output of the tile, so a NaN reaches the tile's neighbouring outputs too (NaN · 0).
+
+mod common;
+
+use common::cases::{sh, uniform, with_kernel};
+use common::{cpu_ref, gpu, random_params};
+use deeper::compare::{compare, OP_TOLERANCE};
+use deeper::ops::Activation::{Relu, Sigmoid, Tanh};
+use deeper::ops::*;
+use deeper::runtime::{run_op, Gpu};
+use deeper::{Rng, Tensor};
+
+/// Runs `op` with NaNs at `nans` of its first input; the GPU must have NaN exactly where the CPU
+/// has (at least there with `spreads`), and match it elsewhere.
+fn check(gpu: &Gpu, case: &str, op: &Op, inputs: &mut [Tensor], nans: &[usize], spreads: bool) {
+    let mut rng = Rng::new(17);
+    for i in nans {
+        inputs[0].data[*i] = f32::NAN;
+    }
+    let params = random_params(op, &mut rng);
+    let refs: Vec<&Tensor> = inputs.iter().collect();
+    let want = cpu_ref(op, &refs, &params);
+    let got = run_op(gpu, op, "nan", &refs, &params).expect("runs");
+    let want_nan: Vec<bool> = want.data.iter().map(|v| v.is_nan()).collect();
+    let got_nan: Vec<bool> = got.data.iter().map(|v| v.is_nan()).collect();
+    assert!(want_nan.contains(&true), "{case}: no output is NaN");
+    let wrong = |i: &usize| want_nan[*i] != got_nan[*i] && !(spreads && got_nan[*i]);
+    if let Some(i) = (0..want_nan.len()).find(wrong) {
+        panic!(
+            "{case}: output {i} is {}, want {}",
+            got.data[i], want.data[i]
+        );
+    }
+    let finite = |t: &Tensor| {
+        let data = t
+            .data
+            .iter()
+            .zip(&got_nan)
+            .map(|(v, n)| if *n { 0.0 } else { *v });
+        Tensor::new(t.shape, data.collect()).unwrap()
+    };
+    let cmp = compare(&finite(&got), &finite(&want), OP_TOLERANCE);
+    assert!(cmp.passed(), "{case}: {cmp}");
+}
+
+#[test]
+fn activations_keep_nan() {
+    let Some(g) = gpu() else { return };
+    let x = || uniform(sh(2, 3, 5, 7), &mut Rng::new(3));
+    for act in [Relu, Tanh, Sigmoid] {
+        let add = Op::Add(Add { activation: act });
+        check(
+            g,
+            &format!("add {act:?}"),
+            &add,
+            &mut [x(), x()],
+            &[0, 33, 209],
+            false,
+        );
+        let bn = Op::BatchNorm2d(BatchNorm2d {
+            activation: act,
+            ..BatchNorm2d::new(3)
+        });
+        check(
+            g,
+            &format!("batch norm {act:?}"),
+            &bn,
+            &mut [x()],
+            &[4, 100],
+            false,
+        );
+    }
+}
+
+#[test]
+fn conv_and_linear_kernels_keep_nan_through_relu() {
+    let Some(g) = gpu() else { return };
+    let mut conv = Conv2d::new(16, 12, 3, 1, 1);
+    conv.activation = Relu;
+    for kernel in ConvKernel::ALL {
+        let op = with_kernel(&conv, kernel);
+        let mut x = [uniform(sh(2, 16, 9, 8), &mut Rng::new(5))];
+        let spreads = kernel == ConvKernel::Winograd;
+        check(
+            g,
+            &format!("conv {kernel:?}"),
+            &op,
+            &mut x,
+            &[40, 1500],
+            spreads,
+        );
+    }
+    for kernel in [
+        LinearKernel::Scalar,
+        LinearKernel::Vec4,
+        LinearKernel::Subgroup,
+    ] {
+        let op = Op::Linear(Linear {
+            activation: Relu,
+            kernel,
+            ..Linear::new(40, 9)
+        });
+        let mut x = [uniform(sh(3, 40, 1, 1), &mut Rng::new(6))];
+        check(g, &format!("linear {kernel:?}"), &op, &mut x, &[45], false);
+    }
+}
