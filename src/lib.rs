@@ -21,8 +21,10 @@
 //!
 //! let gpu = Gpu::new(&GpuOptions::from_env())?;
 //! let mut graph = build("resnet50", &ModelOptions::default())?;
-//! weights::load_file(&mut graph, Path::new("resnet50.safetensors"), false)?;
-//! let x = Preprocess::for_network("resnet50").load(Path::new("cat.jpg"))?;
+//! let file = Path::new("resnet50.safetensors");
+//! weights::load_file(&mut graph, file, false)?;
+//! let (pre, _transform) = Preprocess::for_weights("resnet50", &weights::read_metadata(file)?)?;
+//! let x = pre.load(Path::new("cat.jpg"))?;
 //! let model = Model::compile(&gpu, &fuse(&graph).graph, 1, true)?;
 //! let logits = model.run(&x)?.remove(0);
 //! for p in &labels::top_k(&logits, 5)[0] {
