@@ -10,7 +10,7 @@ mod common;
 
 use common::cases::{grouped, sh, with_kernel, Cx};
 use common::{gpu, small_binding_gpu};
-use deeper::ops::Activation::Relu;
+use deeper::ops::Activation::{Relu, Sigmoid};
 use deeper::ops::{Conv2d, ConvKernel};
 
 /// The im2col matrix-product paths (`conv2d_mm` and `conv2d_subgroup`): the input used directly as
@@ -89,7 +89,8 @@ fn conv_subgroup_window_paths() {
 }
 
 /// Winograd F(4x4, 3x3) and F(2x2, 5x5): padding 0, 1, 2 and asymmetric, odd output sizes
-/// (partial tiles), batch > 1, a fused residual and activation, channel counts that are not
+/// (partial tiles) and planes of whole tiles (the vec4 output transform), batch > 1, a fused
+/// residual and activation, channel counts that are not
 /// multiples of the 32-channel block, and tiles in several chunks when the scratch buffers are
 /// small.
 #[test]
@@ -112,6 +113,19 @@ fn conv_winograd_paths() {
         let c = Conv2d::new(10, 36, 5, 1, pad).with_activation(Relu);
         cx.check("5x5 stride 1", &wino(c), &[sh(2, 10, hw.0, hw.1)], seed);
     }
+    // Planes of whole 4x4 tiles take winograd_output_v4 (vec4 rows): with a residual, a
+    // sigmoid, batch 3 and 18 tiles (not a multiple of the 4 per invocation); without padding.
+    let mut whole = Conv2d::new(20, 48, 3, 1, 1).with_activation(Sigmoid);
+    whole.residual = true;
+    let shapes = [sh(3, 20, 12, 8), sh(3, 48, 12, 8)];
+    cx.check("whole tiles with residual", &wino(whole), &shapes, 41);
+    let valid = Conv2d::new(7, 36, 3, 1, 0).with_activation(Relu);
+    cx.check(
+        "whole tiles, no padding",
+        &wino(valid),
+        &[sh(2, 7, 10, 18)],
+        42,
+    );
     let mut res5 = Conv2d::new(24, 32, 5, 1, 2);
     res5.residual = true;
     let shapes = [sh(1, 24, 13, 13), sh(1, 32, 13, 13)];

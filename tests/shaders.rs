@@ -92,7 +92,7 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
         "conv2d_mm" | "conv2d_subgroup" | "conv2d_subgroup_v4" => mm_mirror(),
         "winograd_input" => mirror!(InputUniform =>
             cin, h, w, tw, tiles, t0, tc, total, pt, pl, m, _pad0),
-        "winograd_output" => mirror!(OutputUniform =>
+        "winograd_output" | "winograd_output_v4" => mirror!(OutputUniform =>
             cout, oh, ow, tw, tiles, t0, tc, total, has_bias, has_residual, res_c,
             out_c_total, out_c_offset, _pad0, _pad1, _pad2),
         "linear" | "linear_vec4" | "linear_subgroup" => mirror!(LinearUniform =>

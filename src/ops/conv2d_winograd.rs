@@ -9,7 +9,8 @@
 //!    matrices `[C_out][tiles]`), where `U = G g Gᵀ` is every filter g transformed once at
 //!    load and stored as 36 groups of that kernel's weight blocks;
 //! 3. `winograd_output.wgsl`: `Y = Aᵀ M A` gives each tile's m×m outputs, with the bias,
-//!    residual and activation fused.
+//!    residual and activation fused (`winograd_output_v4.wgsl` for 4x4 tiles on planes of
+//!    whole tiles: each tile row is one vec4 store, no bounds checks).
 //!
 //! Both tile sizes interpolate at 0, 1, −1, ½, −2 and ∞ (`POINTS`), so they share `Bᵀ`; `G`
 //! and `Aᵀ` follow from the points (Lavin & Gray, "Fast Algorithms for Convolutional Neural
@@ -26,6 +27,7 @@ use crate::tensor::Tensor;
 
 shader!(INPUT, "winograd_input", 2);
 shader!(OUTPUT, "winograd_output", 4);
+shader!(OUTPUT_V4, "winograd_output_v4", 4);
 
 /// The 36 entries of a transformed 6x6 tile.
 const XI: usize = 36;
@@ -318,9 +320,16 @@ fn output(c: &Conv2d, ctx: &LaunchCtx, t0: usize, tc: usize) -> Dispatch {
         ..Default::default()
     };
     let [bias, residual] = c.epilogue_args(0..c.out_channels);
+    // 4×4 tiles on planes of whole tiles: every tile row is one aligned vec4 of the output.
+    let (shader, overrides) = if tile_side(c) == 4 && o.h % 4 == 0 && o.w % 4 == 0 {
+        (&OUTPUT_V4, vec![c.activation.constant()])
+    } else {
+        let m = ("M", tile_side(c) as u32);
+        (&OUTPUT, vec![m, c.activation.constant()])
+    };
     Dispatch {
-        shader: &OUTPUT,
-        overrides: vec![("M", tile_side(c) as u32), c.activation.constant()],
+        shader,
+        overrides,
         args: vec![Arg::Scratch(1), bias, residual, Arg::Output],
         uniform: bytemuck::bytes_of(&uniform).to_vec(),
         workgroups: groups_for(c.out_channels * tc / 4, 64),

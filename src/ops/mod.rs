@@ -241,6 +241,7 @@ impl Op {
             &conv2d_subgroup::WINDOW_V4,
             &conv2d_winograd::INPUT,
             &conv2d_winograd::OUTPUT,
+            &conv2d_winograd::OUTPUT_V4,
             &pool2d::SHADER,
             &adaptive_avg_pool2d::SHADER,
             &concat::SHADER,
