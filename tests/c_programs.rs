@@ -23,6 +23,27 @@ fn lib_dir() -> PathBuf {
     exe.parent().unwrap().to_path_buf()
 }
 
+/// Compiles `src` with `$var` (else `default`: `cc` or `c++`) at `std`, every warning an
+/// error, against `include/deeper.h` and `libdeeper`, into `exe`.
+fn compile(var: &str, default: &str, std: &str, src: &Path, exe: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lib = lib_dir();
+    let compiler = std::env::var(var).unwrap_or_else(|_| default.into());
+    let out = std::process::Command::new(&compiler)
+        .args([std, "-Wall", "-Wextra", "-pedantic", "-Werror"])
+        .arg(src)
+        .arg(format!("-I{}", root.join("include").display()))
+        .arg(format!("-L{}", lib.display()))
+        .arg("-ldeeper")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .arg("-o")
+        .arg(exe)
+        .output()
+        .unwrap_or_else(|e| panic!("{compiler} is needed to test the C ABI: {e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{compiler} failed:\n{err}");
+}
+
 #[cfg(unix)]
 #[test]
 fn c_program_classifies_digits() {
@@ -42,21 +63,12 @@ fn c_program_classifies_digits() {
         so.display()
     );
     let exe = std::env::temp_dir().join(format!("deeper-classify-{}", std::process::id()));
-    let cc = std::process::Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args(["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"])
-        .arg(root.join("tests/c/classify.c"))
-        .arg(format!("-I{}", root.join("include").display()))
-        .arg(format!("-L{}", lib.display()))
-        .arg("-ldeeper")
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .expect("a C compiler (cc) is needed to test the C ABI");
-    assert!(
-        cc.status.success(),
-        "cc failed:\n{}",
-        String::from_utf8_lossy(&cc.stderr)
+    compile(
+        "CC",
+        "cc",
+        "-std=c99",
+        &root.join("tests/c/classify.c"),
+        &exe,
     );
     let out = std::process::Command::new(&exe)
         .args(["lenet5", "-"])
@@ -144,8 +156,6 @@ fn c_header_declares_exactly_the_exported_functions() {
 #[cfg(unix)]
 #[test]
 fn c_header_works_from_cpp() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lib = lib_dir();
     let dir = std::env::temp_dir().join(format!("deeper-cpp-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("version.cpp");
@@ -153,22 +163,7 @@ fn c_header_works_from_cpp() {
         int main() { std::printf(\"%s\\n\", deeper_version()); return deeper_label(10, 3) ? 0 : 1; }\n";
     std::fs::write(&src, prog).unwrap();
     let exe = dir.join("version");
-    let cxx = std::process::Command::new(std::env::var("CXX").unwrap_or_else(|_| "c++".into()))
-        .args(["-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror"])
-        .arg(&src)
-        .arg(format!("-I{}", root.join("include").display()))
-        .arg(format!("-L{}", lib.display()))
-        .arg("-ldeeper")
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .expect("a C++ compiler (c++) is needed to test the header from C++");
-    assert!(
-        cxx.status.success(),
-        "c++ failed:\n{}",
-        String::from_utf8_lossy(&cxx.stderr)
-    );
+    compile("CXX", "c++", "-std=c++11", &src, &exe);
     let out = std::process::Command::new(&exe).output().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.status.success());
