@@ -26,13 +26,22 @@ pub struct DeeperModel {
     model: Model<'static>,
     /// Keeps the device `model` borrows alive.
     _gpu: Arc<Gpu>,
-    net: String,
     /// Where the weights came from, as `deeper run` prints it.
     source: CString,
     preprocess: Preprocess,
     transform: bool,
-    input: Shape,
-    classes: usize,
+}
+
+impl DeeperModel {
+    /// The input batch's shape (value 0 of the compiled graph).
+    fn input(&self) -> Shape {
+        self.model.shapes()[0]
+    }
+
+    /// Outputs per image: the first output's (the logits') size per sample.
+    fn classes(&self) -> usize {
+        self.model.shapes()[self.model.graph.outputs[0].0].per_sample()
+    }
 }
 
 /// Opens the GPU `deeper` would pick (`DEEPER_BACKEND` and `DEEPER_ADAPTER` choose, as for
@@ -137,18 +146,12 @@ fn new_model(
     // same DeeperModel holds until after the model field is dropped (field order).
     let device: &'static Gpu = unsafe { &*Arc::as_ptr(&owner) };
     let model = Model::compile(device, &fuse(&graph).graph, batch as usize, true)?;
-    let input = graph.input.with_n(batch as usize);
-    let logits = model.graph.outputs[0].0;
-    let classes = model.shapes()[logits].per_sample();
     Ok(DeeperModel {
         model,
         _gpu: owner,
-        net: net.to_string(),
         source: CString::new(source.to_string()).unwrap_or_default(),
         preprocess,
         transform,
-        input,
-        classes,
     })
 }
 
@@ -164,7 +167,7 @@ pub unsafe extern "C" fn deeper_model_input_shape(
     guard(|| {
         let m = arg(model, "model")?;
         arg(shape, "shape")?;
-        for (i, d) in m.input.dims().iter().enumerate() {
+        for (i, d) in m.input().dims().iter().enumerate() {
             *shape.add(i) = *d as u32;
         }
         Ok(())
@@ -177,7 +180,7 @@ pub unsafe extern "C" fn deeper_model_input_shape(
 /// `model` must be NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn deeper_model_classes(model: *const DeeperModel) -> u32 {
-    model.as_ref().map_or(0, |m| m.classes as u32)
+    model.as_ref().map_or(0, |m| m.classes() as u32)
 }
 
 /// Where the model's weights came from: the file's path, "built-in (lenet5)" or "random(0)"
@@ -209,15 +212,15 @@ pub unsafe extern "C" fn deeper_model_load_image(
     guard(|| {
         let m = arg(model, "model")?;
         let path = Path::new(text(path, "path")?);
-        check_len(sample, len, m.input.per_sample(), "sample")?;
+        check_len(sample, len, m.input().per_sample(), "sample")?;
         let t = m.preprocess.load(path)?;
-        if t.shape != m.input.with_n(1) {
+        if t.shape != m.input().with_n(1) {
             return Err(Fail::Argument(format!(
                 "{} preprocesses to {}, the {} model takes {} per image (build it with size 0)",
                 path.display(),
                 t.shape,
-                m.net,
-                m.input.with_n(1)
+                m.model.graph.name,
+                m.input().with_n(1)
             )));
         }
         std::slice::from_raw_parts_mut(sample, len).copy_from_slice(&t.data);
@@ -242,10 +245,10 @@ pub unsafe extern "C" fn deeper_model_run(
 ) -> DeeperStatus {
     guard(|| {
         let m = arg(model, "model")?;
-        check_len(input, input_len, m.input.numel(), "input")?;
-        check_len(logits, logits_len, m.input.n * m.classes, "logits")?;
+        check_len(input, input_len, m.input().numel(), "input")?;
+        check_len(logits, logits_len, m.input().n * m.classes(), "logits")?;
         let data = std::slice::from_raw_parts(input, input_len).to_vec();
-        let mut x = Tensor::new(m.input, data)?;
+        let mut x = Tensor::new(m.input(), data)?;
         if m.transform {
             transform_input(&mut x)?;
         }
