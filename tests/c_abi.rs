@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::{digit, DIGITS};
 use deeper::ffi::*;
 use deeper::graph::fuse::fuse;
 use deeper::models::{build, weights, ModelOptions};
@@ -13,14 +14,6 @@ use deeper::runtime::Model;
 use std::ffi::{c_char, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::ptr::{null, null_mut};
-
-const DIGITS: [&str; 3] = ["0.png", "7.png", "3.png"];
-
-fn digit(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/digits")
-        .join(name)
-}
 
 fn last_error() -> String {
     unsafe { CStr::from_ptr(deeper_last_error()) }

@@ -5,16 +5,9 @@
 
 mod common;
 
+use common::{digit, DIGITS};
 use deeper::ffi::DeeperStatus;
 use std::path::{Path, PathBuf};
-
-const DIGITS: [&str; 3] = ["0.png", "7.png", "3.png"];
-
-fn digit(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/digits")
-        .join(name)
-}
 
 /// `libdeeper`'s directory: `target/<profile>/deps`, where the test binary lives (cargo
 /// copies the library up to `target/<profile>` only for `cargo build`).

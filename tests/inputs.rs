@@ -173,7 +173,7 @@ fn deeper_run_reads_real_digits() {
         return;
     }
     let images: Vec<PathBuf> = (0..10)
-        .map(|d| root().join(format!("data/digits/{d}.png")))
+        .map(|d| common::digit(&format!("{d}.png")))
         .collect();
     let out = Command::new(env!("CARGO_BIN_EXE_deeper"))
         .args(["run", "lenet5", "--json", "--top", "1", "--image"])

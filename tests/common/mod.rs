@@ -10,6 +10,16 @@ use deeper::runtime::{run_op, Gpu, GpuOptions};
 use deeper::{Shape, Tensor};
 use std::sync::OnceLock;
 
+/// Three of the real MNIST digits in `data/digits` (their file names start with the digit).
+pub const DIGITS: [&str; 3] = ["0.png", "7.png", "3.png"];
+
+/// The path of `data/digits/<name>`.
+pub fn digit(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/digits")
+        .join(name)
+}
+
 /// The shared GPU, or `None` (with a message) when there is none and it is not required.
 pub fn gpu() -> Option<&'static Gpu> {
     static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
