@@ -26,6 +26,12 @@ fn is_nan(v: vec4<f32>) -> vec4<bool> {
     return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
 }
 
+// −∞ (a WGSL constant cannot be infinite, so it is made from its bits at run time).
+fn neg_inf() -> f32 {
+    var bits = 0xff800000u;
+    return bitcast<f32>(bits);
+}
+
 // The inputs at row iy, columns ix, of the plane at `base` (rows `w` apart), where `ok`
 // (elsewhere: `fill`).
 fn taps(base: u32, w: u32, iy: i32, ix: vec4<i32>, ok: vec4<bool>, fill: vec4<f32>) -> vec4<f32> {
@@ -42,9 +48,7 @@ fn taps(base: u32, w: u32, iy: i32, ix: vec4<i32>, ok: vec4<bool>, fill: vec4<f3
 // Starts at −∞, so a window that covers only padding (possible with dilation) gives −∞ as in
 // PyTorch; a NaN input makes the maximum NaN.
 fn max_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
-    var neg_inf_bits = 0xff800000u; // a WGSL constant cannot be infinite
-    var m = vec4<f32>(bitcast<f32>(neg_inf_bits));
-    var seen = vec4<bool>(false);
+    var m = vec4<f32>(neg_inf());
     // Uniforms read once (on llvmpipe each read is a gather; nothing hoists them out of loops).
     let stride = p.w;
     let w = vec4<i32>(i32(stride));
@@ -59,9 +63,8 @@ fn max_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
         for (var kx = 0u; kx < kw; kx++) {
             let ix = x0 + vec4<i32>(i32(kx * dw));
             let ok = live & (ix >= vec4<i32>(0)) & (ix < w);
-            let v = taps(base, stride, iy, ix, ok, m);
-            m = select(m, v, ok & (!seen | (v > m) | is_nan(v)));
-            seen = seen | ok;
+            // Taps outside the window read as m itself, which leaves m as it is.
+            m = nan_max(m, taps(base, stride, iy, ix, ok, m));
         }
     }
     return m;
@@ -83,8 +86,7 @@ fn tap(row: u32, w: i32, ix: i32, fill: f32) -> f32 {
 // GoogLeNet, ResNet and AlexNet). The 4 outputs' windows overlap along the row, so each row
 // loads its span once (6 inputs for stride 1, 9 for stride 2) instead of 4 x 3 taps.
 fn max_pool3(base: u32, y0: i32, x0: i32, s2: bool) -> vec4<f32> {
-    var neg_inf_bits = 0xff800000u;
-    let ninf = bitcast<f32>(neg_inf_bits);
+    let ninf = neg_inf();
     var m = vec4<f32>(ninf);
     let stride = p.w;
     let w = i32(stride);
