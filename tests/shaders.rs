@@ -24,7 +24,7 @@ use naga::valid::{Capabilities, ValidationFlags, Validator};
 use naga::{AddressSpace, StorageAccess, TypeInner};
 use std::collections::BTreeSet;
 use std::mem::{offset_of, size_of};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The Rust side of a uniform: its size and `(field, offset)` in declaration order.
 struct Mirror {
@@ -109,15 +109,22 @@ fn shader_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("shaders")
 }
 
-/// `(file stem, source)` of every `*.wgsl` file in `shaders/`, read at run time.
+/// `(file stem, source)` of every `*.wgsl` file in `shaders/`, read at run time, followed by
+/// the shared parts (`shaders/common/<part>.wgsl`) its [`Shader`] names, as the binary
+/// compiles it.
 fn shader_files() -> Vec<(String, String)> {
+    let read = |p: &Path| std::fs::read_to_string(p).expect("readable shader");
     let mut v: Vec<(String, String)> = std::fs::read_dir(shader_dir())
         .expect("shaders/ directory")
         .map(|e| e.expect("directory entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "wgsl"))
         .map(|p| {
             let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
-            let src = std::fs::read_to_string(&p).expect("readable shader");
+            let mut src = read(&p);
+            let shader = all_shaders().into_iter().find(|s| s.name == stem);
+            for part in shader.map_or(&[][..], |s| s.parts) {
+                src += &read(&shader_dir().join("common").join(format!("{part}.wgsl")));
+            }
             (stem, src)
         })
         .collect();

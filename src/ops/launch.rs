@@ -16,24 +16,32 @@ use std::ops::Range;
 pub struct Shader {
     /// File name without extension (`conv2d_direct`).
     pub name: &'static str,
-    /// The WGSL source.
+    /// The WGSL source: the file, followed by its shared parts.
     pub source: &'static str,
+    /// Shared WGSL the source ends with (`shaders/common/<part>.wgsl`): declarations several
+    /// shader files use (WGSL has no include; module-scope order does not matter).
+    pub parts: &'static [&'static str],
     /// Number of storage bindings (the last one is the read-write output).
     pub storage_bindings: u32,
 }
 
-/// Declares a [`Shader`] from `shaders/<name>.wgsl`.
+/// Declares a [`Shader`] from `shaders/<name>.wgsl`, optionally followed by shared parts
+/// from `shaders/common/`.
 #[macro_export]
 macro_rules! shader {
-    ($ident:ident, $name:literal, $bindings:expr) => {
+    ($ident:ident, $name:literal, $bindings:expr $(, $part:literal)*) => {
         pub static $ident: $crate::ops::launch::Shader = $crate::ops::launch::Shader {
             name: $name,
-            source: include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/shaders/",
-                $name,
-                ".wgsl"
-            )),
+            source: concat!(
+                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/", $name, ".wgsl")),
+                $(include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/shaders/common/",
+                    $part,
+                    ".wgsl"
+                )),)*
+            ),
+            parts: &[$($part),*],
             storage_bindings: $bindings,
         };
     };
