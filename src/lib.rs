@@ -52,6 +52,7 @@ pub mod cpu;
 pub mod digits;
 pub mod error;
 pub mod ffi;
+pub mod files;
 pub mod graph;
 pub mod labels;
 pub mod models;

@@ -4,7 +4,6 @@
 //! Format: <https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html>
 
 use crate::error::{Error, Result};
-use std::io::Write;
 use std::path::Path;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
@@ -94,12 +93,8 @@ fn parse_shape(header: &str) -> Option<Vec<usize>> {
         .collect()
 }
 
-/// Writes a float32 C-order array atomically (temporary file, then rename).
+/// Writes a float32 C-order array, whole or not at all ([`crate::files::write_whole`]).
 pub fn write(path: &Path, dims: &[usize], values: &[f32]) -> Result<()> {
-    let io = |source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    };
     let shape = match dims {
         [d] => format!("({d},)"),
         _ => format!(
@@ -122,8 +117,5 @@ pub fn write(path: &Path, dims: &[usize], values: &[f32]) -> Result<()> {
     values
         .iter()
         .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
-    let tmp = path.with_extension("npy.partial");
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(&bytes).and_then(|_| f.sync_all()).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::files::write_whole(path, &bytes)
 }

@@ -161,7 +161,7 @@ impl Tuner {
         }
         let text =
             serde_json::to_string_pretty(&self.cache).map_err(|e| Error::Invalid(e.to_string()))?;
-        std::fs::write(&path, text).map_err(io)
+        crate::files::write_whole(&path, text.as_bytes())
     }
 }
 

@@ -259,7 +259,7 @@ pub fn save(peak: &Peak) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let text = serde_json::to_string_pretty(&all).map_err(|e| Error::Invalid(e.to_string()))?;
-    std::fs::write(&path, text).map_err(io)
+    crate::files::write_whole(&path, text.as_bytes())
 }
 
 /// The cached ceilings, or a quick measurement (then cached).

@@ -29,8 +29,8 @@ fn plot_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("plot {}: {e}", path.display()))
 }
 
-/// Writes the roofline and the per-layer bars of `rows` to `path`, atomically: the picture is
-/// drawn in memory, written next to `path` and renamed, so a failure leaves no partial file.
+/// Writes the roofline and the per-layer bars of `rows` to `path`, whole or not at all (drawn
+/// in memory, then [`crate::files::write_whole`]).
 pub fn write_svg(path: &Path, title: &str, rows: &[LayerRow], peak: &Peak) -> Result<()> {
     let height = ROOF_HEIGHT + 90 + BAR_PX * rows.len() as u32;
     let mut svg = String::new();
@@ -42,16 +42,7 @@ pub fn write_svg(path: &Path, title: &str, rows: &[LayerRow], peak: &Peak) -> Re
         bars(&bottom, rows).map_err(|e| plot_err(path, e))?;
         root.present().map_err(|e| plot_err(path, e))?;
     }
-    let tmp = path.with_extension("svg.partial");
-    let io = |source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    std::fs::write(&tmp, svg).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
+    crate::files::write_whole(path, svg.as_bytes())
 }
 
 /// Fails unless `path` can be a plot: its directory exists. Checked before a benchmark runs,
