@@ -138,7 +138,7 @@ fn c_abi_lenet5_matches_the_rust_api() {
 
     let pre = Preprocess::for_network("lenet5");
     let mut graph = build("lenet5", &ModelOptions::default()).unwrap();
-    weights::load_or_builtin(&mut graph, "lenet5", None, true, 0).unwrap();
+    weights::load_or_builtin(&mut graph, None, true, 0).unwrap();
     let gpu = common::gpu().unwrap();
     let rust = Model::compile(gpu, &fuse(&graph).graph, 1, true).unwrap();
     for (i, name) in DIGITS.iter().enumerate() {

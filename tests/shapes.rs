@@ -80,6 +80,7 @@ fn check_network(e: &Expected) {
     let mut g = models::build(e.name, &ModelOptions::default()).expect("build");
     let classes = if e.name == "lenet5" { 10 } else { 1000 };
     let logits = Shape::new(1, classes, 1, 1);
+    assert_eq!(g.name, e.name, "the graph is named after its network");
     assert_eq!(g.outputs.len(), 1, "{}", e.name);
     assert_eq!(output_shape(&g, 1).unwrap(), logits, "{}", e.name);
     assert_eq!(output_shape(&g, 2).unwrap(), logits.with_n(2), "{}", e.name);

@@ -140,7 +140,7 @@ fn new_model(
         ..Default::default()
     };
     let mut graph = models::build(net, &opts)?;
-    let source = weights::load_or_builtin(&mut graph, net, weights, false, opts.seed)?;
+    let source = weights::load_or_builtin(&mut graph, weights, false, opts.seed)?;
     let owner = Arc::clone(&gpu.gpu);
     // SAFETY: the model borrows the Gpu inside `owner`'s allocation, which the Arc kept in the
     // same DeeperModel holds until after the model field is dropped (field order).

@@ -201,12 +201,10 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// Fills `graph` (network `net`, built with `seed`) from `path` when given, else from the
-/// network's built-in weights, else leaves its seeded random weights: what `deeper run` and
-/// the C ABI do.
+/// Fills `graph` (built with `seed`) from `path` when given, else from its network's built-in
+/// weights, else leaves its seeded random weights: what `deeper run` and the C ABI do.
 pub fn load_or_builtin(
     graph: &mut Graph,
-    net: &str,
     path: Option<&Path>,
     strict: bool,
     seed: u64,
@@ -218,9 +216,9 @@ pub fn load_or_builtin(
             unexpected: report.unexpected,
         });
     }
-    if let Some(bytes) = super::builtin_weights(net) {
+    if let Some(bytes) = super::builtin_weights(&graph.name) {
         load_bytes(graph, bytes, "built-in weights", true)?;
-        return Ok(Source::BuiltIn(net.to_string()));
+        return Ok(Source::BuiltIn(graph.name.clone()));
     }
     Ok(Source::Random(seed))
 }

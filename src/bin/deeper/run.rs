@@ -82,8 +82,7 @@ pub fn run(a: &RunArgs) -> Result<bool> {
             input.shape, a.net, graph.input.c
         )));
     }
-    let source =
-        weights::load_or_builtin(&mut graph, &a.net, a.weights.as_deref(), a.strict, a.seed)?;
+    let source = weights::load_or_builtin(&mut graph, a.weights.as_deref(), a.strict, a.seed)?;
     if let Source::File { unexpected, .. } = &source {
         if !unexpected.is_empty() {
             eprintln!(
