@@ -23,7 +23,7 @@
 //! let mut graph = build("resnet50", &ModelOptions::default())?;
 //! let file = Path::new("resnet50.safetensors");
 //! weights::load_file(&mut graph, file, false)?;
-//! let (pre, _transform) = Preprocess::for_weights("resnet50", &weights::read_metadata(file)?)?;
+//! let (pre, _transform) = Preprocess::for_weights("resnet50", Some(file))?;
 //! let x = pre.load(Path::new("cat.jpg"))?;
 //! let model = Model::compile(&gpu, &fuse(&graph).graph, 1, true)?;
 //! let logits = model.run(&x)?.remove(0);

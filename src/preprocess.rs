@@ -84,13 +84,18 @@ impl Preprocess {
         Ok(self)
     }
 
-    /// What network `name` expects of its input given its weight file's metadata (empty for
-    /// built-in or random weights): the preprocessing ([`Preprocess::with_metadata`]), and
-    /// whether the file asks for torchvision's [`transform_input`] (`transform_input = true`).
-    pub fn for_weights(name: &str, meta: &BTreeMap<String, String>) -> Result<(Preprocess, bool)> {
+    /// What network `name` expects of its input given its weight file (`None` for built-in
+    /// or random weights): the preprocessing with the file's metadata applied
+    /// ([`Preprocess::with_metadata`]), and whether the file asks for torchvision's
+    /// [`transform_input`] (`transform_input = true`).
+    pub fn for_weights(name: &str, weights: Option<&Path>) -> Result<(Preprocess, bool)> {
+        let meta = match weights {
+            Some(path) => crate::models::weights::read_metadata(path)?,
+            None => BTreeMap::new(),
+        };
         let transform = meta.get("transform_input").is_some_and(|v| v == "true");
         Ok((
-            Preprocess::for_network(name).with_metadata(meta)?,
+            Preprocess::for_network(name).with_metadata(&meta)?,
             transform,
         ))
     }

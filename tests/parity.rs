@@ -19,7 +19,7 @@ mod common;
 use deeper::compare::{compare, Comparison, NET_TOLERANCE};
 use deeper::graph::fuse::fuse;
 use deeper::models::{build, weights, ModelOptions, NETWORKS};
-use deeper::preprocess::transform_input;
+use deeper::preprocess::{transform_input, Preprocess};
 use deeper::runtime::Model;
 use deeper::{cpu, npy, Shape, Tensor};
 use std::path::{Path, PathBuf};
@@ -143,8 +143,9 @@ fn fixtures() -> Vec<Fixture> {
 /// Logits of `f` computed by the library on the GPU, and (small fixtures) on the CPU.
 fn run_fixture(gpu: &deeper::runtime::Gpu, f: &Fixture) -> (Tensor, Option<Tensor>) {
     let mut input = f.tensor("input.npy");
-    let meta = weights::read_metadata(&f.file("weights.safetensors")).expect("metadata");
-    if meta.get("transform_input").is_some_and(|v| v == "true") {
+    let file = f.file("weights.safetensors");
+    let (_, transform) = Preprocess::for_weights(&f.net, Some(&file)).expect("metadata");
+    if transform {
         transform_input(&mut input).expect("transform_input");
     }
     let opts = ModelOptions {
@@ -152,7 +153,7 @@ fn run_fixture(gpu: &deeper::runtime::Gpu, f: &Fixture) -> (Tensor, Option<Tenso
         ..Default::default()
     };
     let mut graph = build(&f.net, &opts).expect("build");
-    let report = weights::load_file(&mut graph, &f.file("weights.safetensors"), true)
+    let report = weights::load_file(&mut graph, &file, true)
         .unwrap_or_else(|e| panic!("{}: {e}", f.dir.display()));
     assert!(report.loaded > 0 && report.unexpected.is_empty());
     let model = Model::compile(gpu, &fuse(&graph).graph, input.shape.n, true).expect("compile");

@@ -8,7 +8,6 @@ use crate::preprocess::{transform_input, Preprocess};
 use crate::runtime::{Gpu, GpuOptions, Model};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use std::collections::BTreeMap;
 use std::ffi::{c_char, CString};
 use std::path::Path;
 use std::sync::Arc;
@@ -126,11 +125,7 @@ fn new_model(
     batch: u32,
     size: u32,
 ) -> Result<DeeperModel, Fail> {
-    let meta = match weights {
-        Some(path) => weights::read_metadata(path)?,
-        None => BTreeMap::new(),
-    };
-    let (preprocess, transform) = Preprocess::for_weights(net, &meta)?;
+    let (preprocess, transform) = Preprocess::for_weights(net, weights)?;
     let size = match size {
         0 => preprocess.size(),
         s => s as usize,

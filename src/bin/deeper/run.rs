@@ -11,7 +11,6 @@ use deeper::models::{self, ModelOptions};
 use deeper::preprocess::{transform_input, Preprocess};
 use deeper::runtime::{Gpu, GpuOptions, Model};
 use deeper::{npy, Error, Result, Shape, Tensor};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `deeper run`.
@@ -55,11 +54,7 @@ fn load_inputs(a: &RunArgs, pre: &Preprocess) -> Result<(Tensor, Vec<String>)> {
 }
 
 pub fn run(a: &RunArgs) -> Result<bool> {
-    let meta = match &a.weights {
-        Some(path) => weights::read_metadata(path)?,
-        None => BTreeMap::new(),
-    };
-    let (pre, transform) = Preprocess::for_weights(&a.net, &meta)?;
+    let (pre, transform) = Preprocess::for_weights(&a.net, a.weights.as_deref())?;
     let (mut input, names) = load_inputs(a, &pre)?;
     if transform {
         transform_input(&mut input)?;
