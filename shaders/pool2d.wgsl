@@ -32,26 +32,28 @@ fn neg_inf() -> f32 {
     return bitcast<f32>(bits);
 }
 
-// The inputs at row iy, columns ix, of the plane at `base` (rows `w` apart), where `ok`
-// (elsewhere: `fill`).
-fn taps(base: u32, w: u32, iy: i32, ix: vec4<i32>, ok: vec4<bool>, fill: vec4<f32>) -> vec4<f32> {
-    let row = base + u32(iy) * w;
-    var v = fill;
-    if (ok.x) { v.x = x[row + u32(ix.x)]; }
-    if (ok.y) { v.y = x[row + u32(ix.y)]; }
-    if (ok.z) { v.z = x[row + u32(ix.z)]; }
-    if (ok.w) { v.w = x[row + u32(ix.w)]; }
-    return v;
+// Input column ix of the row starting at `row`, or `fill` outside [0, w): the index is
+// clamped so that the load needs no branch (on llvmpipe a masked load costs as much as one).
+fn tap(row: u32, w: i32, ix: i32, fill: f32) -> f32 {
+    let v = x[row + u32(clamp(ix, 0, w - 1))];
+    return select(fill, v, ix >= 0 && ix < w);
 }
 
-// Window maxima of 4 outputs whose windows start at (y0, x0); `live`: outputs that exist.
-// Starts at −∞, so a window that covers only padding (possible with dilation) gives −∞ as in
-// PyTorch; a NaN input makes the maximum NaN.
-fn max_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
+// The inputs at row iy, columns ix, of the plane at `base` (rows `w` apart), `fill` outside.
+fn taps(base: u32, w: u32, iy: i32, ix: vec4<i32>, fill: vec4<f32>) -> vec4<f32> {
+    let row = base + u32(iy) * w;
+    let wi = i32(w);
+    return vec4<f32>(tap(row, wi, ix.x, fill.x), tap(row, wi, ix.y, fill.y),
+                     tap(row, wi, ix.z, fill.z), tap(row, wi, ix.w, fill.w));
+}
+
+// Window maxima of 4 outputs whose windows start at (y0, x0) (lanes past the last output
+// compute values that are never stored). Starts at −∞, so a window that covers only padding
+// (possible with dilation) gives −∞ as in PyTorch; a NaN input makes the maximum NaN.
+fn max_pool(base: u32, y0: i32, x0: vec4<i32>) -> vec4<f32> {
     var m = vec4<f32>(neg_inf());
     // Uniforms read once (on llvmpipe each read is a gather; nothing hoists them out of loops).
     let stride = p.w;
-    let w = vec4<i32>(i32(stride));
     let h = i32(p.h);
     let kh = p.kh;
     let kw = p.kw;
@@ -62,9 +64,8 @@ fn max_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
         if (iy < 0 || iy >= h) { continue; }
         for (var kx = 0u; kx < kw; kx++) {
             let ix = x0 + vec4<i32>(i32(kx * dw));
-            let ok = live & (ix >= vec4<i32>(0)) & (ix < w);
-            // Taps outside the window read as m itself, which leaves m as it is.
-            m = nan_max(m, taps(base, stride, iy, ix, ok, m));
+            // Taps outside the image read as m itself, which leaves m as it is.
+            m = nan_max(m, taps(base, stride, iy, ix, m));
         }
     }
     return m;
@@ -73,13 +74,6 @@ fn max_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
 // The larger of a and b per lane, NaN from either side propagating (PyTorch's max pool).
 fn nan_max(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
     return select(a, b, (b > a) | is_nan(b));
-}
-
-// Input (iy, ix) of the plane at `base`, or `fill` outside the row [0, w): the index is
-// clamped so that the load needs no branch.
-fn tap(row: u32, w: i32, ix: i32, fill: f32) -> f32 {
-    let v = x[row + u32(clamp(ix, 0, w - 1))];
-    return select(fill, v, ix >= 0 && ix < w);
 }
 
 // max_pool for the common 3-wide window (kw = 3, dw = 1, sw = 1 or 2: every 3x3 max pool of
@@ -121,7 +115,7 @@ fn max_pool3(base: u32, y0: i32, x0: i32, s2: bool) -> vec4<f32> {
 
 // Window averages of 4 outputs (the window clipped to the padded input; divided by the taps
 // inside the image, or by the padded window with count_include_pad).
-fn avg_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
+fn avg_pool(base: u32, y0: i32, x0: vec4<i32>) -> vec4<f32> {
     var s = vec4<f32>(0.0);
     let stride = p.w;
     let w = vec4<i32>(i32(stride));
@@ -133,8 +127,7 @@ fn avg_pool(base: u32, y0: i32, x0: vec4<i32>, live: vec4<bool>) -> vec4<f32> {
         if (iy < 0 || iy >= h) { continue; }
         for (var kx = 0u; kx < kw; kx++) {
             let ix = x0 + vec4<i32>(i32(kx));
-            let ok = live & (ix >= vec4<i32>(0)) & (ix < w);
-            s += taps(base, stride, iy, ix, ok, vec4<f32>(0.0));
+            s += taps(base, stride, iy, ix, vec4<f32>(0.0));
         }
     }
     let ye = min(y0 + i32(p.kh), i32(p.h_end));
@@ -162,9 +155,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (p.is_max != 0u && p.kw == 3u && p.dw == 1u && p.sw <= 2u) {
         r = max_pool3(base, y0, x0.x, p.sw == 2u);
     } else if (p.is_max != 0u) {
-        r = max_pool(base, y0, x0, live);
+        r = max_pool(base, y0, x0);
     } else {
-        r = avg_pool(base, y0, x0, live);
+        r = avg_pool(base, y0, x0);
     }
     let o = ((nc / p.c) * p.out_c_total + p.out_c_offset + nc % p.c) * p.oh * p.ow + oy * p.ow;
     if (live.x) { out[o + ox.x] = r.x; }
