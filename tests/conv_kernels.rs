@@ -32,8 +32,11 @@ fn conv_matrix_product_paths() {
         (one.residual, one.activation) = (true, Relu);
         let residual = [sh(3, 24, 4, 6), sh(3, 40, 4, 6)];
         cx.check("1x1 input as matrix", &mm(one), &residual, 21);
-        let c7 = mm(Conv2d::new(16, 20, 1, 1, 0));
-        cx.check("1x1, 7x7 pixels", &c7, &[sh(2, 16, 7, 7)], 22);
+        // ResNet-50's last expansions: a residual on planes of 49 pixels (the scalar epilogue).
+        let mut c7 = Conv2d::new(16, 20, 1, 1, 0);
+        (c7.residual, c7.activation) = (true, Relu);
+        let planes7 = [sh(2, 16, 7, 7), sh(2, 20, 7, 7)];
+        cx.check("1x1, 7x7 pixels, residual", &mm(c7), &planes7, 22);
         cx.check(
             "groups 3",
             &mm(grouped(9, 30, 3, 1, 3)),

@@ -11,9 +11,10 @@
 //! (implicit im2col: no scratch, no im2col pass, which took 12–50% of a layer on llvmpipe).
 //! Where output planes are a multiple of 4 pixels, the `_v4` variants read the residual and
 //! write the output as vec4. On llvmpipe, where every storage-buffer load is a loop over the 8
-//! SIMD lanes, this reaches 2–3x the throughput of `conv2d_mm` on the big layers. All four
-//! shaders come from scripts/gen_conv2d_subgroup.py. Runs only where the device has subgroups
-//! of at least 8 invocations ([`super::DeviceCaps::subgroups`]).
+//! SIMD lanes, this reaches 2–3x the throughput of `conv2d_mm` on the big layers. The four
+//! shaders are compositions of shared parts (`shaders/common/subgroup_*.wgsl`: the register
+//! block, B's source, the store). Runs only where the device has subgroups of at least 8
+//! invocations ([`super::DeviceCaps::subgroups`]).
 
 use super::conv2d::Conv2d;
 use super::conv2d_mm::{
@@ -24,10 +25,38 @@ use crate::shader;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-shader!(SHADER, "conv2d_subgroup", 5);
-shader!(SHADER_V4, "conv2d_subgroup_v4", 5);
-shader!(WINDOW, "conv2d_subgroup_window", 5);
-shader!(WINDOW_V4, "conv2d_subgroup_window_v4", 5);
+shader!(
+    SHADER,
+    "conv2d_subgroup",
+    5,
+    "subgroup_block",
+    "subgroup_matrix",
+    "subgroup_store"
+);
+shader!(
+    SHADER_V4,
+    "conv2d_subgroup_v4",
+    5,
+    "subgroup_block",
+    "subgroup_matrix",
+    "subgroup_store_v4"
+);
+shader!(
+    WINDOW,
+    "conv2d_subgroup_window",
+    5,
+    "subgroup_block",
+    "subgroup_window",
+    "subgroup_store"
+);
+shader!(
+    WINDOW_V4,
+    "conv2d_subgroup_window_v4",
+    5,
+    "subgroup_block",
+    "subgroup_window",
+    "subgroup_store_v4"
+);
 
 /// Uniform of the `_window` shaders: the product's, then the convolution geometry.
 #[repr(C)]
@@ -46,7 +75,7 @@ pub enum Source {
     Window(Im2colUniform),
 }
 
-/// Output channels per block (groups of 8 lanes); `--groups` of the shader generator × 8.
+/// Output channels per block (4 groups of 8 lanes: `struct Acc` of subgroup_block.wgsl).
 pub const BLOCK: usize = 32;
 /// Invocations per workgroup for images with many pixels; small ones use fewer (down to one
 /// subgroup of 8).
