@@ -15,26 +15,14 @@ struct Params {
     res_c: u32, out_c_total: u32, out_c_offset: u32, _pad0: u32,
 }
 
+// act() and its pipeline constant ACT: shaders/common/act.wgsl (appended by shader!).
+
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read> residual: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
-
-// The fused activation (Activation::code), a pipeline constant: a switch on a uniform would
-// run every case, masked, for every output on llvmpipe (tanh and exp included).
-override ACT: u32 = 0u;
-
-// The fused activation. NaN passes through as in PyTorch (max and clamp would replace it).
-fn act(v: f32) -> f32 {
-    switch ACT {
-        case 1u: { return select(v, 0.0, v < 0.0); }
-        case 2u: { return tanh(select(select(v, -20.0, v < -20.0), 20.0, v > 20.0)); }
-        case 3u: { return 1.0 / (1.0 + exp(-v)); }
-        default: { return v; }
-    }
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

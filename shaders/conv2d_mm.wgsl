@@ -17,26 +17,14 @@ struct Params {
     b_col_major: u32, groups: u32, b_image4: u32, _pad3: u32,
 }
 
+// act() and its pipeline constant ACT: shaders/common/act.wgsl (appended by shader!).
+
 @group(0) @binding(0) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> weight: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read> residual: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
-
-// The fused activation (Activation::code), a pipeline constant: a switch on a uniform would
-// run every case, masked, for every output on llvmpipe (tanh and exp included).
-override ACT: u32 = 0u;
-
-// The fused activation. NaN passes through as in PyTorch (max and clamp would replace it).
-fn act(v: f32) -> f32 {
-    switch ACT {
-        case 1u: { return select(v, 0.0, v < 0.0); }
-        case 2u: { return tanh(select(select(v, -20.0, v < -20.0), 20.0, v > 20.0)); }
-        case 3u: { return 1.0 / (1.0 + exp(-v)); }
-        default: { return v; }
-    }
-}
 
 // Writes row `row`, pixels q0..q0+3 of the product with the fused epilogue.
 fn emit(row: u32, q0: u32, v: vec4<f32>) {

@@ -14,25 +14,13 @@
 //           3 out [N, out_c_total, OH, OW] · 4 params
 // Grid: ceil(cout · tc/4 / 64) workgroups, folded to 2-D by the runtime.
 
+// act() and its pipeline constant ACT: shaders/common/act.wgsl (appended by shader!).
+
 @group(0) @binding(0) var<storage, read> m: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> bias: array<f32>;
 @group(0) @binding(2) var<storage, read> residual: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
-
-// The fused activation (Activation::code), a pipeline constant: a switch on a uniform would
-// run every case, masked, for every output on llvmpipe (tanh and exp included).
-override ACT: u32 = 0u;
-
-// The fused activation. NaN passes through as in PyTorch (max and clamp would replace it).
-fn act(v: f32) -> f32 {
-    switch ACT {
-        case 1u: { return select(v, 0.0, v < 0.0); }
-        case 2u: { return tanh(select(select(v, -20.0, v < -20.0), 20.0, v > 20.0)); }
-        case 3u: { return 1.0 / (1.0 + exp(-v)); }
-        default: { return v; }
-    }
-}
 
 // The epilogue's uniforms for one channel, read once: on llvmpipe each uniform read is a
 // gather, and the stores between emits would keep the compiler from reusing them.

@@ -10,27 +10,13 @@
 //           (vec4) · 3 out [N, out_c_total, OH, OW] (vec4) · 4 params
 // Grid: ceil(cout · tc/4 / 64) workgroups, folded to 2-D by the runtime.
 
+// act() and its pipeline constant ACT: shaders/common/act.wgsl (appended by shader!).
+
 @group(0) @binding(0) var<storage, read> m: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> bias: array<f32>;
 @group(0) @binding(2) var<storage, read> residual: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
-
-// The fused activation (Activation::code), a pipeline constant: a switch on a uniform would
-// run every case, masked, for every output on llvmpipe (tanh and exp included).
-override ACT: u32 = 0u;
-
-// The fused activation. NaN passes through as in PyTorch (max and clamp would replace it).
-fn act(v: vec4<f32>) -> vec4<f32> {
-    let lo = vec4<f32>(-20.0);
-    let hi = vec4<f32>(20.0);
-    switch ACT {
-        case 1u: { return select(v, vec4<f32>(0.0), v < vec4<f32>(0.0)); }
-        case 2u: { return tanh(select(select(v, lo, v < lo), hi, v > hi)); }
-        case 3u: { return 1.0 / (1.0 + exp(-v)); }
-        default: { return v; }
-    }
-}
 
 // The epilogue's uniforms for one channel, read once (bases in vec4 units).
 struct Epilogue {
@@ -57,10 +43,10 @@ fn emit_tile(e: Epilogue, g: Tiles, t: u32, y: mat4x4<f32>) {
         v2 += residual[r + 2u * e.ow4];
         v3 += residual[r + 3u * e.ow4];
     }
-    out[o] = act(v0);
-    out[o + e.ow4] = act(v1);
-    out[o + 2u * e.ow4] = act(v2);
-    out[o + 3u * e.ow4] = act(v3);
+    out[o] = act4(v0);
+    out[o + e.ow4] = act4(v1);
+    out[o + 2u * e.ow4] = act4(v2);
+    out[o + 3u * e.ow4] = act4(v3);
 }
 
 @compute @workgroup_size(64)

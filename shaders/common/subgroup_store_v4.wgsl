@@ -13,5 +13,5 @@ fn emit(e: Epilogue, row: u32, q0: u32, v: vec4<f32>, bv: f32) {
     var y = v + vec4<f32>(bv);
     if (e.residual) { y += residual[(e.res_base + row * e.pixels + q0) / 4u]; }
     let o = (e.out_base + row * e.pixels + q0) / 4u;
-    out[o] = vec4<f32>(act(y.x), act(y.y), act(y.z), act(y.w));
+    out[o] = act4(y);
 }

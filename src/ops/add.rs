@@ -9,7 +9,7 @@ use crate::shader;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-shader!(SHADER, "add", 3);
+shader!(SHADER, "add", 3, "act");
 
 /// Parameters: the activation applied to the sum.
 #[derive(Clone, Debug, PartialEq, Default)]

@@ -13,7 +13,7 @@ use crate::shader;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-shader!(SHADER, "batch_norm", 4);
+shader!(SHADER, "batch_norm", 4, "act");
 
 /// Parameters of an inference-mode batch norm.
 #[derive(Clone, Debug, PartialEq)]

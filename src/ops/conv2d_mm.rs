@@ -16,7 +16,7 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 
 shader!(IM2COL, "im2col", 2);
-shader!(MM, "conv2d_mm", 5);
+shader!(MM, "conv2d_mm", 5, "act");
 
 /// Output channels per register block (rows of a weight block).
 pub const BLOCK: usize = 16;

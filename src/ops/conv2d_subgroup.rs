@@ -30,6 +30,7 @@ shader!(
     "conv2d_subgroup",
     5,
     "subgroup_block",
+    "act",
     "subgroup_matrix",
     "subgroup_store"
 );
@@ -38,6 +39,7 @@ shader!(
     "conv2d_subgroup_v4",
     5,
     "subgroup_block",
+    "act",
     "subgroup_matrix",
     "subgroup_store_v4"
 );
@@ -46,6 +48,7 @@ shader!(
     "conv2d_subgroup_window",
     5,
     "subgroup_block",
+    "act",
     "subgroup_window",
     "subgroup_store"
 );
@@ -54,6 +57,7 @@ shader!(
     "conv2d_subgroup_window_v4",
     5,
     "subgroup_block",
+    "act",
     "subgroup_window",
     "subgroup_store_v4"
 );

@@ -26,8 +26,8 @@ use crate::shape::{Shape, Window2d};
 use crate::tensor::Tensor;
 
 shader!(INPUT, "winograd_input", 2);
-shader!(OUTPUT, "winograd_output", 4, "winograd_output");
-shader!(OUTPUT_V4, "winograd_output_v4", 4, "winograd_output");
+shader!(OUTPUT, "winograd_output", 4, "winograd_output", "act");
+shader!(OUTPUT_V4, "winograd_output_v4", 4, "winograd_output", "act");
 
 /// The 36 entries of a transformed 6x6 tile.
 const XI: usize = 36;

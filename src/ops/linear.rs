@@ -19,9 +19,9 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 use rayon::prelude::*;
 
-shader!(SHADER, "linear", 4);
-shader!(VEC4, "linear_vec4", 4);
-shader!(SUBGROUP, "linear_subgroup", 4);
+shader!(SHADER, "linear", 4, "act");
+shader!(VEC4, "linear_vec4", 4, "act");
+shader!(SUBGROUP, "linear_subgroup", 4, "act");
 
 /// Which fully connected kernel to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
