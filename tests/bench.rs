@@ -99,7 +99,7 @@ fn more_layers_than_one_query_set() {
 fn bench_json_has_every_required_key() {
     let Some(gpu) = common::gpu() else { return };
     let opts = BenchOptions {
-        runs: 2,
+        runs: 3,
         timing: Timing::Timestamps,
         autotune: false,
     };
@@ -129,6 +129,22 @@ fn bench_json_has_every_required_key() {
         assert!(l["gpu_ms"].as_f64().expect("number") > 0.0);
     }
     assert!(r.gpu_ms > 0.0 && r.end_to_end_ms > 0.0 && r.cold_start_ms > 0.0);
+    // Each median lies in its [fastest, slowest] run, which the document carries too.
+    for (median, key) in [
+        (r.gpu_ms, "gpu_ms_range"),
+        (r.end_to_end_ms, "end_to_end_ms_range"),
+    ] {
+        let lo_hi: Vec<f64> = doc[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("missing {key} in {doc:#}"))
+            .iter()
+            .map(|v| v.as_f64().expect("number"))
+            .collect();
+        assert!(
+            lo_hi.len() == 2 && lo_hi[0] > 0.0 && lo_hi[0] <= median && median <= lo_hi[1],
+            "{key} {lo_hi:?} around median {median}"
+        );
+    }
     assert_eq!(r.macs, 416_520 * 2, "lenet5 MACs at batch 2");
 }
 

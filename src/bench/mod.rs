@@ -130,13 +130,36 @@ pub fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// Milliseconds: the median and `[min, max]` of repeated measurements in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Millis {
+    pub median: f64,
+    pub range: [f64; 2],
+}
+
+impl Millis {
+    /// The summary of `v` (zero when empty); the range says how much the device, or a shared
+    /// machine, moved between runs.
+    pub fn of_ns(v: &[f64]) -> Millis {
+        if v.is_empty() {
+            return Millis::default();
+        }
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Millis {
+            median: median(v) * 1e-6,
+            range: [lo * 1e-6, hi * 1e-6],
+        }
+    }
+}
+
 /// A compiled model's layer timings over several runs.
 #[derive(Clone, Debug)]
 pub struct Measured {
     /// Per running node, median times.
     pub layers: Vec<LayerRow>,
-    /// Median of the per-run sums of layer times.
-    pub gpu_ms: f64,
+    /// The per-run sums of layer times.
+    pub gpu_ms: Millis,
     /// `WallClock` if any run used the fallback.
     pub timing: Timing,
     pub note: Option<String>,
@@ -161,7 +184,7 @@ pub fn measure(
     let wall = profiles.iter().any(|p| p.timing == Timing::WallClock);
     Ok(Measured {
         layers: layer_rows(model, &profiles, peak),
-        gpu_ms: median(&totals) * 1e-6,
+        gpu_ms: Millis::of_ns(&totals),
         timing: if wall {
             Timing::WallClock
         } else {
@@ -171,12 +194,12 @@ pub fn measure(
     })
 }
 
-/// Median wall-clock milliseconds of `runs` end-to-end forward passes (upload, run, readback).
-pub fn end_to_end_ms(model: &Model, input: &Tensor, runs: usize) -> Result<f64> {
+/// Wall-clock milliseconds of `runs` end-to-end forward passes (upload, run, readback).
+pub fn end_to_end_ms(model: &Model, input: &Tensor, runs: usize) -> Result<Millis> {
     let times = (0..runs.max(1))
         .map(|_| model.time_end_to_end(input))
         .collect::<Result<Vec<f64>>>()?;
-    Ok(median(&times) * 1e-6)
+    Ok(Millis::of_ns(&times))
 }
 
 /// Per node that ran: median time, MACs, bytes, the kernels of its steps.
@@ -233,4 +256,17 @@ pub fn node_cost(graph: &Graph, shapes: &[Shape], i: usize) -> (u64, u64) {
         + ins.iter().map(Shape::numel).sum::<usize>()
         + out.numel();
     (node.op.macs(out), 4 * elems as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millis_summarise_nanoseconds() {
+        let m = Millis::of_ns(&[3e6, 1e6, 2e6, 9e6]);
+        assert_eq!(m.median, 2.5);
+        assert_eq!(m.range, [1.0, 9.0]);
+        assert_eq!(Millis::of_ns(&[]), Millis::default());
+    }
 }

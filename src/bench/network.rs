@@ -27,8 +27,12 @@ pub struct NetworkBench {
     pub runs: usize,
     /// Median wall clock of input upload + forward pass + readback.
     pub end_to_end_ms: f64,
+    /// The fastest and slowest of those runs.
+    pub end_to_end_ms_range: [f64; 2],
     /// Median of the summed per-layer GPU times.
     pub gpu_ms: f64,
+    /// The smallest and largest of those sums.
+    pub gpu_ms_range: [f64; 2],
     pub images_per_s: f64,
     /// Graph construction + compilation + the first forward pass (autotuning excluded).
     pub cold_start_ms: f64,
@@ -68,9 +72,9 @@ pub fn bench_network(
     model.run(&input)?;
     let cold_start_ms = t0.elapsed().as_secs_f64() * 1e3 - autotune_ms;
     let m = measure(&model, &input, opts, peak)?;
-    let e2e_ms = end_to_end_ms(&model, &input, opts.runs)?;
+    let e2e = end_to_end_ms(&model, &input, opts.runs)?;
     let macs: u64 = m.layers.iter().map(|l| l.macs).sum();
-    let gflops = 2.0 * macs as f64 / (m.gpu_ms * 1e6).max(1.0);
+    let gflops = 2.0 * macs as f64 / (m.gpu_ms.median * 1e6).max(1.0);
     Ok(NetworkBench {
         network: name.to_string(),
         batch,
@@ -79,9 +83,11 @@ pub fn bench_network(
         timing: m.timing.as_str(),
         timing_note: m.note,
         runs: opts.runs.max(1),
-        end_to_end_ms: e2e_ms,
-        gpu_ms: m.gpu_ms,
-        images_per_s: batch as f64 / (e2e_ms * 1e-3),
+        end_to_end_ms: e2e.median,
+        end_to_end_ms_range: e2e.range,
+        gpu_ms: m.gpu_ms.median,
+        gpu_ms_range: m.gpu_ms.range,
+        images_per_s: batch as f64 / (e2e.median * 1e-3),
         cold_start_ms,
         autotune_ms,
         peak_activation_bytes: model.plan.peak_bytes,

@@ -190,7 +190,7 @@ pub fn run_case(gpu: &Gpu, spec: &CaseSpec, opts: &BenchOptions, peak: &Peak) ->
         spec.name,
         kind,
         &kernels.join(", "),
-        m.gpu_ms * 1e6,
+        m.gpu_ms.median * 1e6,
         macs,
         bytes,
         peak,

@@ -142,10 +142,23 @@ fn layer_table(rows: &[LayerRow]) -> Table {
     t
 }
 
+/// `lo–hi` of a measurement's range, to `digits` decimals.
+fn range(r: [f64; 2], digits: usize) -> String {
+    format!("{:.digits$}–{:.digits$}", r[0], r[1])
+}
+
 fn print_totals(r: &NetworkBench) {
     println!(
-        "GPU time (sum of layers) {:.2} ms · end-to-end (upload + run + readback) {:.2} ms · {:.2} images/s",
-        r.gpu_ms, r.end_to_end_ms, r.images_per_s
+        "GPU time (sum of layers) {:.2} ms (range {} over {} runs) · {:.2} images/s",
+        r.gpu_ms,
+        range(r.gpu_ms_range, 2),
+        r.runs,
+        r.images_per_s
+    );
+    println!(
+        "end-to-end (upload + run + readback) {:.2} ms (range {})",
+        r.end_to_end_ms,
+        range(r.end_to_end_ms_range, 2)
     );
     println!(
         "{} MACs at {:.2} GFLOP/s ({:.1}% of peak) · cold start {:.0} ms · peak activations {:.1} MB",
@@ -189,6 +202,7 @@ fn all_cmd(gpu: &Gpu, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result
         "batch",
         "MMACs",
         "GPU ms",
+        "GPU range",
         "end-to-end ms",
         "images/s",
         "GFLOP/s",
@@ -203,6 +217,7 @@ fn all_cmd(gpu: &Gpu, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result
             r.batch.to_string(),
             format!("{:.1}", r.macs as f64 / 1e6),
             format!("{:.2}", r.gpu_ms),
+            range(r.gpu_ms_range, 1),
             format!("{:.2}", r.end_to_end_ms),
             format!("{:.2}", r.images_per_s),
             format!("{:.2}", r.gflops),
@@ -214,7 +229,7 @@ fn all_cmd(gpu: &Gpu, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result
     }
     print!("{}", t.render());
     println!(
-        "median of {} runs; GPU ms = summed per-layer GPU time",
+        "median of {} runs (GPU range: the fastest and slowest); GPU ms = summed per-layer GPU time",
         opts.runs
     );
     Ok(true)
