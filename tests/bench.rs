@@ -330,3 +330,29 @@ fn cli_refuses_zero_counts_and_a_plot_without_a_directory() {
         "error: plot /nonexistent-dir/roof.svg: directory /nonexistent-dir does not exist"
     );
 }
+
+/// An unknown network or a suite filter that matches nothing is refused before the device is
+/// opened: one error line naming the choices, nothing on stdout.
+#[test]
+fn cli_refuses_unknown_names_before_measuring() {
+    use std::process::Command;
+    for (args, names) in [
+        (&["bench", "resnet51"][..], "resnet50, resnet101"),
+        (
+            &["bench", "--layers", "--filter", "vgg.conv9"],
+            "vgg.conv3, resnet50.1x1",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_deeper"))
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?} printed before failing");
+        assert!(
+            err.starts_with("error: ") && err.contains(names) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+}

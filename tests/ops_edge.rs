@@ -2,7 +2,8 @@
 //! 1x1 convs, a kernel as large as the input, stride > kernel, GEMM tiles with more than 64
 //! output channels per group; grids over 65,535 workgroups (folded to 2-D by the runtime); the
 //! binding-limit splits (weight rows for linear and conv, including groups > 1; batch chunks for
-//! activations) and `Error::Limit` where no split fits; fixed shapes for concat, linear,
+//! activations) and `Error::Limit` where no split fits (and, naming the layer, for a value over
+//! one buffer); fixed shapes for concat, linear,
 //! softmax, LRN and BN; and a check that the comparison harness does fail on a wrong result.
 //!
 //! `cargo test --release --test ops_edge -- --nocapture` prints `max rel L2 <op>: <value>`.
@@ -12,9 +13,10 @@ mod common;
 use common::cases::{grouped, sh, uniform, with_kernel, Cx};
 use common::{cpu_ref, gpu, random_params, small_binding_gpu};
 use deeper::compare::{compare, OP_TOLERANCE};
+use deeper::graph::GraphBuilder;
 use deeper::ops::Activation::{Relu, Sigmoid, Tanh};
 use deeper::ops::*;
-use deeper::runtime::run_op;
+use deeper::runtime::{run_op, Model};
 use deeper::{Error, Rng, Shape, Tensor, Window};
 
 fn with_act<T>(mut t: T, act: Activation, field: impl Fn(&mut T) -> &mut Activation) -> T {
@@ -216,6 +218,26 @@ fn impossible_splits_return_limit_errors() {
     // One conv group (4 rows × 288 bytes) is larger than a binding.
     let conv = Op::Conv2d(grouped(16, 8, 3, 1, 2));
     expect_limit("conv group", conv, sh(1, 16, 3, 3));
+}
+
+/// A value larger than one device buffer is refused when the model compiles, before anything
+/// is allocated, with the layer, shape and batch named (not a buffer slot's flat size).
+#[test]
+fn activation_over_the_buffer_limit_names_its_layer() {
+    let Some(g) = gpu() else { return };
+    // 1 → 2 channels: the output alone is over the limit, the input under it.
+    let side = ((g.limits().max_buffer_size / 8) as f64).sqrt() as usize + 3;
+    let (mut b, x) = GraphBuilder::new("big", 1, side, side, 1);
+    let y = b.conv2d("huge", x, Conv2d::new(1, 2, 3, 1, 1));
+    let graph = b.finish(&[y]).expect("graph");
+    match Model::compile(g, &graph, 1, true) {
+        Err(e @ Error::Limit { .. }) => {
+            let msg = e.to_string();
+            let want = format!("'huge' [1, 2, {side}, {side}] at batch 1");
+            assert!(msg.contains(&want), "{msg}");
+        }
+        other => panic!("want Error::Limit, got {:?}", other.map(|_| ())),
+    }
 }
 
 #[test]

@@ -99,14 +99,21 @@ impl Tuner {
                 c.kernel = done.kernel;
                 continue;
             }
-            let choice = self.choose(gpu, c, x, k)?;
+            let choice = self.choose(gpu, &node.name, c, x, k)?;
             c.kernel = choice.kernel;
             choices.push(choice);
         }
         Ok(choices)
     }
 
-    fn choose(&mut self, gpu: &Gpu, c: &Conv2d, x: Shape, key: String) -> Result<Choice> {
+    fn choose(
+        &mut self,
+        gpu: &Gpu,
+        layer: &str,
+        c: &Conv2d,
+        x: Shape,
+        key: String,
+    ) -> Result<Choice> {
         if let Some(kernel) = self.cache.get(&key).and_then(|n| kernel_from(n)) {
             return Ok(Choice {
                 key,
@@ -128,7 +135,7 @@ impl Tuner {
             };
             if forced.resolve(&gpu.caps(), out) == kernel {
                 let best = timings.iter().map(|t| t.1).fold(f64::INFINITY, f64::min);
-                timings.push((kernel, time_conv(gpu, forced, x, best)?));
+                timings.push((kernel, time_conv(gpu, layer, forced, x, best)?));
             }
         }
         let best = timings
@@ -166,10 +173,11 @@ impl Tuner {
 }
 
 /// The fastest of 5 passes of `conv` alone on input `x`, in ms (random weights and input). A
-/// candidate whose first pass already takes over 1.5× `best` is not timed further.
-fn time_conv(gpu: &Gpu, conv: Conv2d, x: Shape, best: f64) -> Result<f64> {
+/// candidate whose first pass already takes over 1.5× `best` is not timed further. The
+/// one-layer graph bears the network layer's name, which its errors quote.
+fn time_conv(gpu: &Gpu, layer: &str, conv: Conv2d, x: Shape, best: f64) -> Result<f64> {
     let (mut b, v) = GraphBuilder::new("autotune", x.c, x.h, x.w, 1);
-    let y = b.conv2d("conv", v, conv);
+    let y = b.conv2d(layer, v, conv);
     let graph = b.finish(&[y])?;
     let model = Model::compile(gpu, &graph, x.n, true)?;
     let input = Tensor::uniform(x, -1.0, 1.0, &mut Rng::new(1));

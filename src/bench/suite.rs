@@ -7,7 +7,7 @@ use super::{measure, BenchOptions, LayerRow, Peak};
 use crate::check::random_input;
 use crate::compare::{compare, NET_TOLERANCE, OP_TOLERANCE};
 use crate::cpu;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::graph::fuse::fuse;
 use crate::graph::{Graph, GraphBuilder, Value};
 use crate::ops::{Activation::Relu, Pool2d};
@@ -216,13 +216,25 @@ pub fn run_suite(
     mut each: impl FnMut(&SuiteCase),
 ) -> Result<Vec<SuiteCase>> {
     let mut out = Vec::new();
-    for spec in cases()
-        .iter()
-        .filter(|c| filter.is_none_or(|f| c.name.contains(f)))
-    {
+    for spec in &matching(filter)? {
         let case = run_case(gpu, spec, opts, peak)?;
         each(&case);
         out.push(case);
     }
     Ok(out)
+}
+
+/// The cases whose name contains `filter` (all without one); an error naming every case when
+/// none does.
+pub fn matching(filter: Option<&str>) -> Result<Vec<CaseSpec>> {
+    let all = cases();
+    let Some(f) = filter else { return Ok(all) };
+    let names = all.iter().map(|c| c.name).collect::<Vec<_>>().join(", ");
+    let picked: Vec<CaseSpec> = all.into_iter().filter(|c| c.name.contains(f)).collect();
+    if picked.is_empty() {
+        return Err(Error::Invalid(format!(
+            "no suite case matches '{f}' (cases: {names})"
+        )));
+    }
+    Ok(picked)
 }

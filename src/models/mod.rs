@@ -79,11 +79,24 @@ pub fn build(name: &str, opts: &ModelOptions) -> Result<Graph> {
         }
         "nin" => nin::nin(&o),
         "googlenet" | "googlenet-paper" => googlenet::googlenet(name, &o),
-        _ => Err(Error::Invalid(format!(
-            "unknown network '{name}' (known: {})",
-            NETWORKS.join(", ")
-        ))),
+        _ => Err(unknown(name)),
     }
+}
+
+/// Whether `name` is one of [`NETWORKS`]; the error lists them.
+pub fn check_name(name: &str) -> Result<()> {
+    if NETWORKS.contains(&name) {
+        Ok(())
+    } else {
+        Err(unknown(name))
+    }
+}
+
+fn unknown(name: &str) -> Error {
+    Error::Invalid(format!(
+        "unknown network '{name}' (known: {})",
+        NETWORKS.join(", ")
+    ))
 }
 
 /// The weights `deeper` ships for `name`, as a safetensors image: LeNet-5 trained on real MNIST

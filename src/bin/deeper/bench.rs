@@ -30,6 +30,12 @@ pub fn bench(a: &BenchArgs) -> Result<bool> {
     if let Some(path) = &a.plot {
         plot::check_path(path)?;
     }
+    // Names are checked before the device is opened or anything is printed.
+    if a.layers {
+        bench::suite::matching(a.filter.as_deref())?;
+    } else if let Some(net) = a.net.as_deref().filter(|n| *n != "all" && !a.peak) {
+        deeper::models::check_name(net)?;
+    }
     let gpu = Gpu::new(&GpuOptions::from_env())?;
     let timing = if a.wall_clock {
         Timing::WallClock
