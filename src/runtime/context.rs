@@ -41,7 +41,8 @@ pub struct AdapterSummary {
     pub driver: String,
     pub driver_info: String,
     pub limits: wgpu::Limits,
-    pub features: wgpu::Features,
+    /// The adapter's optional features, by wgpu's names (`SUBGROUP`, `TIMESTAMP_QUERY`, …).
+    pub features: Vec<String>,
     /// Smallest and largest subgroup size, when the adapter has subgroup operations (the
     /// subgroup kernels need at least [`crate::ops::MIN_SUBGROUP_SIZE`]).
     pub subgroup_sizes: Option<(u32, u32)>,
@@ -117,7 +118,11 @@ pub fn list_adapters(opts: &GpuOptions) -> Result<Vec<AdapterSummary>> {
                 driver: i.driver,
                 driver_info: i.driver_info,
                 limits: a.limits(),
-                features: a.features(),
+                features: a
+                    .features()
+                    .iter_names()
+                    .map(|(name, _)| name.to_string())
+                    .collect(),
                 subgroup_sizes: a
                     .features()
                     .contains(wgpu::Features::SUBGROUP)

@@ -53,7 +53,19 @@ pub fn devices() -> Result<bool> {
             None => "none (subgroup kernels: no)".into(),
         };
         println!("    subgroup sizes                   {sg}");
-        println!("    features                         {:?}", a.features);
+        let has = |f: &str| a.features.iter().any(|x| x == f);
+        println!(
+            "    timestamp queries                {}",
+            if has("TIMESTAMP_QUERY") {
+                "yes (per-layer GPU time)"
+            } else {
+                "no (per-layer wall clock)"
+            }
+        );
+        print!(
+            "{}",
+            wrapped("    features                         ", &a.features, 100)
+        );
     }
     Ok(true)
 }
@@ -203,4 +215,44 @@ pub fn main_job() -> Result<bool> {
         d.total, pct(d.gpu_correct), d.gpu_correct, pct(d.cpu_correct), d.cpu_correct, d.agree, d.total
     );
     Ok(ok && d.agree == d.total)
+}
+
+/// `words` joined by ", " after `head`, wrapped before `width` columns with continuation lines
+/// indented as far as `head`.
+fn wrapped(head: &str, words: &[String], width: usize) -> String {
+    let indent = " ".repeat(head.chars().count());
+    let mut out = String::new();
+    let mut line = head.to_string();
+    for (i, w) in words.iter().enumerate() {
+        let item = if i + 1 < words.len() {
+            format!("{w},")
+        } else {
+            w.clone()
+        };
+        if line.chars().count() + item.len() + 1 > width && line.len() > indent.len() {
+            out += line.trim_end();
+            out.push('\n');
+            line = indent.clone();
+        }
+        line += &item;
+        line.push(' ');
+    }
+    out += line.trim_end();
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrapped;
+
+    #[test]
+    fn wrapped_lists_break_before_the_width_under_the_head() {
+        let words: Vec<String> = ["ALPHA", "BETA", "GAMMA", "DELTA"].map(String::from).into();
+        assert_eq!(
+            wrapped("  f: ", &words, 20),
+            "  f: ALPHA, BETA,\n     GAMMA, DELTA\n"
+        );
+        assert_eq!(wrapped("f ", &[], 20), "f\n");
+    }
 }
