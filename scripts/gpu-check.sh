@@ -17,7 +17,7 @@ prepare() {
     rm -rf .gpu && mkdir -p .gpu
     cargo build --release --bin deeper
     cp target/release/deeper .gpu/
-    for t in ops ops_edge pool conv_kernels models parity bench; do
+    for t in ops ops_edge pool nan conv_kernels models parity bench; do
         exe=$(cargo test --release --no-run --test "$t" --message-format=json 2>/dev/null \
             | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
         [ -n "$exe" ] && cp "$exe" ".gpu/test-$t"
