@@ -3,7 +3,7 @@
 // outputs of one row (vec4 lanes j = 0..3), so the divisions that locate it and the window
 // loops are shared by 4 outputs (on llvmpipe each division is per SIMD lane, and the loads,
 // each a loop over the lanes, are the rest of the cost). 3-wide max windows (max_pool3) also
-// share the loads of overlapping windows.
+// share the loads of overlapping windows. The path is a pipeline constant (MODE).
 //
 // Bindings: 0 x [N, C, H, W] · 1 out [N, out_c_total, OH, OW] at channel out_c_offset · 2 params
 // Grid: ceil(N·C·OH·ceil(OW/4) / 64) workgroups, folded to 2-D by the runtime.
@@ -13,8 +13,13 @@ struct Params {
     oh: u32, ow: u32, kh: u32, kw: u32,
     sh: u32, sw: u32, ph: u32, pw: u32,
     dh: u32, dw: u32, h_end: u32, w_end: u32,
-    is_max: u32, count_include_pad: u32, out_c_total: u32, out_c_offset: u32,
+    count_include_pad: u32, out_c_total: u32, out_c_offset: u32, _pad0: u32,
 }
+
+// The pooling path (Pool2d's `mode`), a pipeline constant: branches on a uniform would run
+// every path, masked, for every output on llvmpipe. 0: max, any window; 1: max, 3-wide window
+// at stride 1; 2: the same at stride 2; 3: average.
+override MODE: u32 = 0u;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -79,7 +84,7 @@ fn nan_max(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
 // max_pool for the common 3-wide window (kw = 3, dw = 1, sw = 1 or 2: every 3x3 max pool of
 // GoogLeNet, ResNet and AlexNet). The 4 outputs' windows overlap along the row, so each row
 // loads its span once (6 inputs for stride 1, 9 for stride 2) instead of 4 x 3 taps.
-fn max_pool3(base: u32, y0: i32, x0: i32, s2: bool) -> vec4<f32> {
+fn max_pool3(base: u32, y0: i32, x0: i32) -> vec4<f32> {
     let ninf = neg_inf();
     var m = vec4<f32>(ninf);
     let stride = p.w;
@@ -100,7 +105,7 @@ fn max_pool3(base: u32, y0: i32, x0: i32, s2: bool) -> vec4<f32> {
         var a = vec4<f32>(t0, t1, t2, t3);
         var b = vec4<f32>(t1, t2, t3, t4);
         var c = vec4<f32>(t2, t3, t4, t5);
-        if (s2) {
+        if (MODE == 2u) {
             let t6 = tap(row, w, x0 + 6, ninf);
             let t7 = tap(row, w, x0 + 7, ninf);
             let t8 = tap(row, w, x0 + 8, ninf);
@@ -152,12 +157,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let x0 = vec4<i32>(ox * p.sw) - vec4<i32>(i32(p.pw));
     let live = ox < vec4<u32>(p.ow);
     var r: vec4<f32>;
-    if (p.is_max != 0u && p.kw == 3u && p.dw == 1u && p.sw <= 2u) {
-        r = max_pool3(base, y0, x0.x, p.sw == 2u);
-    } else if (p.is_max != 0u) {
-        r = max_pool(base, y0, x0);
-    } else {
-        r = avg_pool(base, y0, x0);
+    switch MODE {
+        case 1u, 2u: { r = max_pool3(base, y0, x0.x); }
+        case 3u: { r = avg_pool(base, y0, x0); }
+        default: { r = max_pool(base, y0, x0); }
     }
     let o = ((nc / p.c) * p.out_c_total + p.out_c_offset + nc % p.c) * p.oh * p.ow + oy * p.ow;
     if (live.x) { out[o + ox.x] = r.x; }

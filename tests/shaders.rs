@@ -80,7 +80,7 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
             sh, sw, ph, pw, dh, dw, has_bias, has_residual, res_c, out_c_total, out_c_offset, _pad0),
         "pool2d" => mirror!(PoolUniform =>
             n, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, h_end, w_end,
-            is_max, count_include_pad, out_c_total, out_c_offset),
+            count_include_pad, out_c_total, out_c_offset, _pad0),
         "adaptive_avg_pool2d" => mirror!(AdaptiveUniform =>
             n, c, h, w, oh, ow, out_c_total, out_c_offset),
         "concat" => mirror!(ConcatUniform =>

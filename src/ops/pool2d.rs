@@ -53,10 +53,10 @@ pub struct PoolUniform {
     /// `H + pad_after` and `W + pad_after`: where the padded input ends.
     pub h_end: u32,
     pub w_end: u32,
-    pub is_max: u32,
     pub count_include_pad: u32,
     pub out_c_total: u32,
     pub out_c_offset: u32,
+    pub _pad0: u32,
 }
 
 /// Window bounds of output index `o` on one axis: `(start, end, padded_len)` where the window
@@ -171,6 +171,19 @@ impl Pool2d {
         }
     }
 
+    /// pool2d.wgsl's path: 1 and 2 for 3-wide max windows (kw 3, dw 1) at stride 1 and 2,
+    /// whose 4 outputs share their row's loads; 0 for any other max window; 3 for average.
+    fn mode(&self) -> u32 {
+        let w = self.window.w;
+        match self.kind {
+            PoolKind::Avg => 3,
+            PoolKind::Max if w.kernel == 3 && w.dilation == 1 && matches!(w.stride, 1 | 2) => {
+                w.stride as u32
+            }
+            PoolKind::Max => 0,
+        }
+    }
+
     pub(super) fn dispatches(&self, ctx: &LaunchCtx) -> Vec<Dispatch> {
         let (x, o, w) = (ctx.inputs[0], ctx.output, self.window);
         let u = |v: usize| v as u32;
@@ -191,14 +204,14 @@ impl Pool2d {
             dw: u(w.w.dilation),
             h_end: u(x.h + w.h.pad_after),
             w_end: u(x.w + w.w.pad_after),
-            is_max: u(usize::from(self.kind == PoolKind::Max)),
             count_include_pad: u(usize::from(self.count_include_pad)),
             out_c_total: u(ctx.out_c_total),
             out_c_offset: u(ctx.out_c_offset),
+            ..Default::default()
         };
         vec![Dispatch {
             shader: &SHADER,
-            overrides: Vec::new(),
+            overrides: vec![("MODE", self.mode())],
             args: vec![Arg::Input(0), Arg::Output],
             uniform: bytemuck::bytes_of(&uniform).to_vec(),
             workgroups: groups_for(o.n * o.c * o.h * o.w.div_ceil(4), 64),
