@@ -9,22 +9,15 @@
 //           3 residual [N, res_c, OH, OW] · 4 out [N, out_c_total, OH, OW] · 5 params
 // Grid: ceil(rows/16) · cols/8 invocations, 64 per workgroup, folded to 2-D by the runtime.
 
-struct Params {
-    rows: u32, kdim: u32, cols: u32, b_base: u32,
-    b_stride4: u32, w_block0: u32, oc_base: u32, row_base: u32,
-    n: u32, p0: u32, pixels: u32, has_bias: u32,
-    has_residual: u32, res_c: u32, out_c_total: u32, out_c_offset: u32,
-    b_col_major: u32, groups: u32, b_image4: u32, _pad3: u32,
-}
-
-// act() and its pipeline constant ACT: shaders/common/act.wgsl (appended by shader!).
+// act() and its pipeline constant ACT: shaders/common/act.wgsl; struct Product:
+// shaders/common/product_params.wgsl (both appended by shader!).
 
 @group(0) @binding(0) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> weight: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read> residual: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+@group(0) @binding(5) var<uniform> p: Product;
 
 // Writes row `row`, pixels q0..q0+3 of the product with the fused epilogue.
 fn emit(row: u32, q0: u32, v: vec4<f32>) {

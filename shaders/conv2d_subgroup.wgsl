@@ -2,7 +2,8 @@
 // the weights shared through subgroup broadcasts (the register block and its epilogue:
 // shaders/common/subgroup_block.wgsl).
 // B from a matrix (1x1 stride-1 inputs, Winograd's scratch); output pixel by pixel.
-// Parts (appended by the shader! macro): subgroup_block, act, subgroup_matrix, subgroup_store.
+// Parts (appended by the shader! macro): subgroup_block, act, product_params, subgroup_matrix,
+// subgroup_store.
 // Bindings: 0 B · 1 weight · 2 bias · 3 residual · 4 out · 5 params (see the parts).
 
 @compute @workgroup_size(WG)

@@ -2,7 +2,8 @@
 // the weights shared through subgroup broadcasts (the register block and its epilogue:
 // shaders/common/subgroup_block.wgsl).
 // B from a matrix; planes of a multiple of 4 pixels, output written as vec4.
-// Parts (appended by the shader! macro): subgroup_block, act, subgroup_matrix, subgroup_store_v4.
+// Parts (appended by the shader! macro): subgroup_block, act, product_params, subgroup_matrix,
+// subgroup_store_v4.
 // Bindings: 0 B · 1 weight · 2 bias · 3 residual · 4 out · 5 params (see the parts).
 
 @compute @workgroup_size(WG)

@@ -2,7 +2,8 @@
 // the weights shared through subgroup broadcasts (the register block and its epilogue:
 // shaders/common/subgroup_block.wgsl).
 // B's rows gathered from the input (implicit im2col); output pixel by pixel.
-// Parts (appended by the shader! macro): subgroup_block, act, subgroup_window, subgroup_store.
+// Parts (appended by the shader! macro): subgroup_block, act, product_params, window_params,
+// subgroup_window, subgroup_store.
 // Bindings: 0 x · 1 weight · 2 bias · 3 residual · 4 out · 5 params (see the parts).
 
 @compute @workgroup_size(WG)

@@ -3,7 +3,8 @@
 // shaders/common/subgroup_block.wgsl).
 // B's rows gathered from the input (implicit im2col); planes of a multiple of 4 pixels,
 // output written as vec4.
-// Parts (appended by the shader! macro): subgroup_block, act, subgroup_window, subgroup_store_v4.
+// Parts (appended by the shader! macro): subgroup_block, act, product_params, window_params,
+// subgroup_window, subgroup_store_v4.
 // Bindings: 0 x · 1 weight · 2 bias · 3 residual · 4 out · 5 params (see the parts).
 
 @compute @workgroup_size(WG)

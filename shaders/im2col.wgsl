@@ -11,17 +11,11 @@
 
 const RUN: u32 = 8u;
 
-struct Params {
-    cin: u32, h: u32, w: u32, ow: u32,
-    kh: u32, kw: u32, sh: u32, sw: u32,
-    ph: u32, pw: u32, dh: u32, dw: u32,
-    cin_per_group: u32, n: u32, g: u32, p0: u32,
-    cols: u32, kdim: u32, pixels: u32, _pad0: u32,
-}
+// struct Window: shaders/common/window_params.wgsl (appended by shader!).
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
-@group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: Window;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

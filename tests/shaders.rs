@@ -66,8 +66,11 @@ fn mirrors_for(shader: &str) -> Option<Vec<(&'static str, Mirror)>> {
             ("Window", im2col_mirror()),
         ]);
     }
-    if shader.starts_with("conv2d_subgroup") {
+    if shader.starts_with("conv2d_subgroup") || shader == "conv2d_mm" {
         return Some(vec![("Product", mm_mirror())]);
+    }
+    if shader == "im2col" {
+        return Some(vec![("Window", im2col_mirror())]);
     }
     Some(vec![("Params", mirror_for(shader)?)])
 }
@@ -91,8 +94,6 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
             n, c, plane, out_c_total, out_c_offset, _pad0, _pad1, _pad2),
         "add" => mirror!(AddUniform =>
             n, c, plane, out_c_total, out_c_offset, _pad0, _pad1, _pad2),
-        "im2col" => im2col_mirror(),
-        "conv2d_mm" => mm_mirror(),
         "winograd_input" => mirror!(InputUniform =>
             cin, h, w, tw, tiles, t0, tc, total, pt, pl, m, _pad0),
         "winograd_output" | "winograd_output_v4" => mirror!(OutputUniform =>

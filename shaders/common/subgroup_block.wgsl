@@ -22,15 +22,6 @@
 
 override WG: u32 = 64u;
 
-// The matrix product's uniform (conv2d_mm.wgsl's Params).
-struct Product {
-    rows: u32, kdim: u32, cols: u32, b_base: u32,
-    b_stride4: u32, w_block0: u32, oc_base: u32, row_base: u32,
-    n: u32, p0: u32, pixels: u32, has_bias: u32,
-    has_residual: u32, res_c: u32, out_c_total: u32, out_c_offset: u32,
-    b_col_major: u32, groups: u32, b_image4: u32, _pad3: u32,
-}
-
 @group(0) @binding(1) var<storage, read> weight: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 

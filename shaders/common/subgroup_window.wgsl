@@ -4,15 +4,6 @@
 // Bindings: 0 x [N, C_in, H, W]: the input (im2col's geometry in params.win; pixels in the
 //             padding or past the last one read 0) · 5 the product's and the window's uniform
 
-// The convolution geometry, as im2col.wgsl's Params.
-struct Window {
-    cin: u32, h: u32, w: u32, ow: u32,
-    kh: u32, kw: u32, sh: u32, sw: u32,
-    ph: u32, pw: u32, dh: u32, dw: u32,
-    cin_per_group: u32, n: u32, g: u32, p0: u32,
-    cols: u32, kdim: u32, pixels: u32, _pad0: u32,
-}
-
 struct Params {
     mm: Product,
     win: Window,

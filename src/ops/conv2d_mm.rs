@@ -15,8 +15,8 @@ use crate::shader;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-shader!(IM2COL, "im2col", 2);
-shader!(MM, "conv2d_mm", 5, "act");
+shader!(IM2COL, "im2col", 2, "window_params");
+shader!(MM, "conv2d_mm", 5, "act", "product_params");
 
 /// Output channels per register block (rows of a weight block).
 pub const BLOCK: usize = 16;

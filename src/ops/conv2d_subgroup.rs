@@ -31,6 +31,7 @@ shader!(
     5,
     "subgroup_block",
     "act",
+    "product_params",
     "subgroup_matrix",
     "subgroup_store"
 );
@@ -40,6 +41,7 @@ shader!(
     5,
     "subgroup_block",
     "act",
+    "product_params",
     "subgroup_matrix",
     "subgroup_store_v4"
 );
@@ -49,6 +51,8 @@ shader!(
     5,
     "subgroup_block",
     "act",
+    "product_params",
+    "window_params",
     "subgroup_window",
     "subgroup_store"
 );
@@ -58,6 +62,8 @@ shader!(
     5,
     "subgroup_block",
     "act",
+    "product_params",
+    "window_params",
     "subgroup_window",
     "subgroup_store_v4"
 );
