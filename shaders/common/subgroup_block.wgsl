@@ -13,7 +13,7 @@
 // Bindings declared here: 1 weight [blocks][ceil(K/4)][4 groups][8 lanes] vec4 (k = 4·k4 ..
 // 4·k4+3 of channel block·32 + group·8 + lane; zero past K and C_out) · 2 bias [cout]. The
 // source part declares binding 0 and the uniform (5), the store part 3 (residual), 4 (out)
-// and `emit`.
+// and `emit`; act() and struct Product are the parts act.wgsl and product_params.wgsl.
 // Columns: cols/4 vec4 columns of 4 pixels; where cols spans several images (planes of a
 // multiple of 4 pixels), image n + q / pixels, pixel q % pixels (B's images b_image4 vec4
 // apart). Grid: per group (Product.groups of them: Winograd's 36 products in one dispatch)
