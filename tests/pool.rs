@@ -1,6 +1,7 @@
 //! Max pooling's two GPU paths against the CPU reference: the 3-wide-window path
 //! (`max_pool3` in `pool2d.wgsl`, which the random shapes of `ops.rs` rarely reach) on every
-//! classic network's 3x3 pool and on narrow rows, and NaN propagation on both paths.
+//! classic network's 3x3 pool and on narrow rows, VGG's 2x2 pools (the general path), and
+//! NaN propagation on both paths.
 
 mod common;
 
@@ -13,9 +14,10 @@ use deeper::{Rng, Window, Window2d};
 /// Max pools with a 3-wide window (kw = 3, dw = 1, stride 1 or 2) take `max_pool3`, which
 /// loads each row's span once: every 3x3 max pool of GoogLeNet (stride 1 pad 1, stride 2
 /// ceil), ResNet (stride 2 pad 1) and AlexNet (stride 2), rows of 1-3 pixels (the span runs
-/// past the row), a dilated or shorter window height, and stride 3 (the general path).
+/// past the row), a dilated or shorter window height; and on the general path stride 3 and
+/// VGG's 2x2/2 (also on odd sizes, with ceil mode, with padding).
 #[test]
-fn max_pool_three_wide_windows() {
+fn max_pool_narrow_windows() {
     let Some(g) = gpu() else { return };
     let cx = Cx::new(g);
     let rect = |h: Window, w: Window| {
@@ -51,6 +53,10 @@ fn max_pool_three_wide_windows() {
             sh(2, 3, 9, 10),
         ),
         ("stride 3 (general path)", max(3, 3, 1), sh(2, 3, 10, 11)),
+        ("vgg 2x2/2", max(2, 2, 0), sh(2, 3, 12, 16)),
+        ("2x2/2 odd sizes", max(2, 2, 0), sh(2, 3, 9, 13)),
+        ("2x2/2 ceil, one column", ceil(2, 2, 0), sh(1, 2, 5, 1)),
+        ("2x2/2 pad 1", max(2, 2, 1), sh(2, 2, 7, 10)),
     ];
     for (i, (name, op, x)) in cases.iter().enumerate() {
         cx.check(name, op, &[*x], 10 + i as u64);
@@ -67,6 +73,7 @@ fn max_pool_propagates_nan() {
         ("3x3/1 pad 1", Pool2d::max(3, 1, 1)),
         ("3x3/2 ceil", Pool2d::max(3, 2, 0).ceil()),
         ("2x2/2", Pool2d::max(2, 2, 0)),
+        ("2x2/2 ceil", Pool2d::max(2, 2, 0).ceil()),
         ("5x5/2 pad 2", Pool2d::max(5, 2, 2)),
     ] {
         let mut x = uniform(sh(2, 3, 11, 13), &mut Rng::new(21));
