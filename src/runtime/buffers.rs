@@ -69,7 +69,8 @@ pub fn rows_per_chunk(
 }
 
 impl Gpu {
-    fn check_size(&self, bytes: u64, what: impl FnOnce() -> String) -> Result<()> {
+    /// Refuses a buffer of `bytes` over the device's `max_buffer_size`, saying `what` it is.
+    pub(super) fn check_size(&self, bytes: u64, what: impl FnOnce() -> String) -> Result<()> {
         if bytes > self.limits().max_buffer_size {
             return Err(Error::Limit {
                 limit: "max_buffer_size",

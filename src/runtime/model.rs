@@ -169,22 +169,14 @@ impl<'g> Model<'g> {
 /// Refuses a batch whose largest value does not fit one device buffer, naming the layer (a
 /// buffer slot holds one value at a time, so this is the check that speaks of the network).
 fn check_activation_sizes(gpu: &Gpu, graph: &Graph, shapes: &[Shape]) -> Result<()> {
-    let max = gpu.limits().max_buffer_size;
     let Some((i, s)) = shapes.iter().enumerate().max_by_key(|(_, s)| s.numel()) else {
         return Ok(());
     };
-    let needed = s.numel() as u64 * 4;
-    if needed <= max {
-        return Ok(());
-    }
-    let value = match i {
-        0 => "the input".to_string(),
-        i => format!("the output of layer '{}'", graph.nodes[i - 1].name),
-    };
-    Err(Error::Limit {
-        limit: "max_buffer_size",
-        value: max,
-        needed,
-        what: format!("{value} {s} at batch {} (use a smaller batch)", s.n),
+    gpu.check_size(s.numel() as u64 * 4, || {
+        let value = match i {
+            0 => "the input".to_string(),
+            i => format!("the output of layer '{}'", graph.nodes[i - 1].name),
+        };
+        format!("{value} {s} at batch {} (use a smaller batch)", s.n)
     })
 }
