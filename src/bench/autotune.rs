@@ -11,7 +11,7 @@
 //! Cache: `$DEEPER_AUTOTUNE_CACHE`, else `$XDG_CACHE_HOME/deeper/autotune.json`, else
 //! `~/.cache/deeper/autotune.json`.
 
-use super::cache_file;
+use super::JsonCache;
 use crate::error::{Error, Result};
 use crate::graph::{Graph, GraphBuilder};
 use crate::ops::{Conv2d, ConvKernel, Op};
@@ -72,12 +72,8 @@ fn key(gpu: &Gpu, c: &Conv2d, x: Shape) -> String {
 impl Tuner {
     /// The tuner with the on-disk cache loaded (empty when there is none).
     pub fn load() -> Tuner {
-        let cache = cache_file("DEEPER_AUTOTUNE_CACHE", "autotune.json")
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
         Tuner {
-            cache,
+            cache: cache().read(),
             dirty: false,
         }
     }
@@ -154,22 +150,16 @@ impl Tuner {
 
     /// Writes new choices to the cache file.
     pub fn save(&self) -> Result<()> {
-        let Some(path) =
-            cache_file("DEEPER_AUTOTUNE_CACHE", "autotune.json").filter(|_| self.dirty)
-        else {
+        if !self.dirty {
             return Ok(());
-        };
-        let io = |source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let text =
-            serde_json::to_string_pretty(&self.cache).map_err(|e| Error::Invalid(e.to_string()))?;
-        crate::files::write_whole(&path, text.as_bytes())
+        cache().write(&self.cache)
     }
+}
+
+/// The choices on disk, by cache key.
+fn cache() -> JsonCache {
+    JsonCache::new("DEEPER_AUTOTUNE_CACHE", "autotune.json")
 }
 
 /// The fastest of 5 passes of `conv` alone on input `x`, in ms (random weights and input). A

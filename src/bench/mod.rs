@@ -18,27 +18,54 @@ pub use network::{bench_network, NetworkBench};
 pub use peak::Peak;
 pub use suite::{run_suite, SuiteCase};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::runtime::{Model, Profile, Timing};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-/// A cache file: `$<env>` when set, else `$XDG_CACHE_HOME/deeper/<file>`, else
-/// `~/.cache/deeper/<file>`.
-pub(crate) fn cache_file(env: &str, file: &str) -> Option<std::path::PathBuf> {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from)
-    };
-    if let Some(p) = var(env) {
-        return Some(p);
+/// A JSON cache file (the peak rates, the autotuner's choices): `$<env>` when set, else
+/// `$XDG_CACHE_HOME/deeper/<file>`, else `~/.cache/deeper/<file>`; none without a home.
+pub(crate) struct JsonCache(Option<PathBuf>);
+
+impl JsonCache {
+    pub(crate) fn new(env: &str, file: &str) -> JsonCache {
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let base = || var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache")));
+        JsonCache(var(env).or_else(|| Some(base()?.join("deeper").join(file))))
     }
-    let base = var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache")))?;
-    Some(base.join("deeper").join(file))
+
+    /// The cached value; the default when the file is missing or unreadable (a corrupt cache
+    /// is rebuilt, not an error).
+    pub(crate) fn read<T: DeserializeOwned + Default>(&self) -> T {
+        self.0
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default()
+    }
+
+    /// Replaces the file with `value` (its directory created, the file written whole).
+    pub(crate) fn write<T: Serialize>(&self, value: &T) -> Result<()> {
+        let Some(path) = &self.0 else { return Ok(()) };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let text =
+            serde_json::to_string_pretty(value).map_err(|e| Error::Invalid(e.to_string()))?;
+        crate::files::write_whole(path, text.as_bytes())
+    }
 }
 
 /// Wall time of `iters` forward passes of a compiled model submitted back to back (on the input
@@ -268,5 +295,22 @@ mod tests {
         assert_eq!(m.median, 2.5);
         assert_eq!(m.range, [1.0, 9.0]);
         assert_eq!(Millis::of_ns(&[]), Millis::default());
+    }
+
+    #[test]
+    fn json_cache_reads_the_default_until_written_and_creates_its_directory() {
+        let dir = std::env::temp_dir().join(format!("deeper-cache-{}", std::process::id()));
+        let path = dir.join("sub").join("c.json");
+        let cache = JsonCache(Some(path.clone()));
+        assert_eq!(cache.read::<Vec<u32>>(), Vec::<u32>::new());
+        cache.write(&vec![1u32, 2]).expect("write");
+        assert_eq!(cache.read::<Vec<u32>>(), vec![1, 2]);
+        std::fs::write(&path, "{corrupt").unwrap();
+        assert_eq!(cache.read::<Vec<u32>>(), Vec::<u32>::new());
+        assert!(
+            JsonCache(None).write(&1u32).is_ok(),
+            "no home: nothing to write"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

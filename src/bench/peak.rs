@@ -5,13 +5,13 @@
 //! (`$DEEPER_PEAK_CACHE`, else `$XDG_CACHE_HOME/deeper/peak.json`, else
 //! `~/.cache/deeper/peak.json`) so that `deeper bench <net>` need not re-measure.
 
+use super::JsonCache;
 use crate::error::{Error, Result};
 use crate::ops::Shader;
 use crate::runtime::{Gpu, Profile, Timing};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 
 crate::shader!(FMA, "peak_fma", 1);
 crate::shader!(COPY, "peak_copy", 2);
@@ -224,42 +224,27 @@ fn best_rate(work: f64, ns: &[f64]) -> f64 {
     work / best.max(1.0)
 }
 
-fn cache_path() -> Option<PathBuf> {
-    super::cache_file("DEEPER_PEAK_CACHE", "peak.json")
-}
-
-fn read_cache() -> Vec<Peak> {
-    cache_path()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default()
+/// Every device's cached ceilings.
+fn cache() -> JsonCache {
+    JsonCache::new("DEEPER_PEAK_CACHE", "peak.json")
 }
 
 /// The cached ceilings of `gpu`'s device, if any.
 pub fn cached(gpu: &Gpu) -> Option<Peak> {
     let device = gpu.description();
-    read_cache()
+    cache()
+        .read::<Vec<Peak>>()
         .into_iter()
         .find(|p| p.device == device && p.method == METHOD)
 }
 
 /// Stores `peak` in the cache, replacing the device's previous entry.
 pub fn save(peak: &Peak) -> Result<()> {
-    let Some(path) = cache_path() else {
-        return Ok(());
-    };
-    let mut all = read_cache();
+    let cache = cache();
+    let mut all: Vec<Peak> = cache.read();
     all.retain(|p| p.device != peak.device);
     all.push(peak.clone());
-    let io = |source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let text = serde_json::to_string_pretty(&all).map_err(|e| Error::Invalid(e.to_string()))?;
-    crate::files::write_whole(&path, text.as_bytes())
+    cache.write(&all)
 }
 
 /// The cached ceilings, or a quick measurement (then cached).
