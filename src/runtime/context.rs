@@ -43,6 +43,8 @@ pub struct AdapterSummary {
     pub limits: wgpu::Limits,
     /// The adapter's optional features, by wgpu's names (`SUBGROUP`, `TIMESTAMP_QUERY`, …).
     pub features: Vec<String>,
+    /// Whether it has timestamp queries (per-layer GPU time; else the wall-clock fallback).
+    pub timestamps: bool,
     /// Smallest and largest subgroup size, when the adapter has subgroup operations (the
     /// subgroup kernels need at least [`crate::ops::MIN_SUBGROUP_SIZE`]).
     pub subgroup_sizes: Option<(u32, u32)>,
@@ -123,6 +125,7 @@ pub fn list_adapters(opts: &GpuOptions) -> Result<Vec<AdapterSummary>> {
                     .iter_names()
                     .map(|(name, _)| name.to_string())
                     .collect(),
+                timestamps: a.features().contains(wgpu::Features::TIMESTAMP_QUERY),
                 subgroup_sizes: a
                     .features()
                     .contains(wgpu::Features::SUBGROUP)

@@ -53,10 +53,9 @@ pub fn devices() -> Result<bool> {
             None => "none (subgroup kernels: no)".into(),
         };
         println!("    subgroup sizes                   {sg}");
-        let has = |f: &str| a.features.iter().any(|x| x == f);
         println!(
             "    timestamp queries                {}",
-            if has("TIMESTAMP_QUERY") {
+            if a.timestamps {
                 "yes (per-layer GPU time)"
             } else {
                 "no (per-layer wall clock)"
