@@ -7,8 +7,8 @@
 // outputs inside the image. An invocation does one output channel and 4 tiles (every value
 // below is a vec4 over the 4 tiles).
 //
-// The uniform and the transform itself are in shaders/common/winograd_output.wgsl, shared with
-// winograd_output_v4.wgsl.
+// The uniform, the transform and the invocation's work are in
+// shaders/common/winograd_output.wgsl, shared with winograd_output_v4.wgsl.
 //
 // Bindings: 0 m: scratch [36][cout][tc] (vec4) · 1 bias [cout] · 2 residual [N, res_c, OH, OW]
 //           3 out [N, out_c_total, OH, OW] · 4 params
@@ -16,17 +16,8 @@
 
 // act() and its pipeline constant ACT: shaders/common/act.wgsl (appended by shader!).
 
-@group(0) @binding(0) var<storage, read> m: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> bias: array<f32>;
 @group(0) @binding(2) var<storage, read> residual: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
-
-// The epilogue's uniforms for one channel, read once: on llvmpipe each uniform read is a
-// gather, and the stores between emits would keep the compiler from reusing them.
-struct Epilogue {
-    oh: u32, ow: u32, out_base: u32, res_base: u32, residual: bool, bias: f32,
-}
 
 // Writes output (oy, ox) with the epilogue, if it lies inside the image.
 fn emit(e: Epilogue, oy: u32, ox: u32, v: f32) {
@@ -69,21 +60,5 @@ fn emit_tile(e: Epilogue, g: Tiles, t: u32, y: mat4x4<f32>) {
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let i = (wid.x + wid.y * nwg.x) * 64u + lid;
-    let quads = p.tc / 4u;
-    if (i >= p.cout * quads) { return; }
-    let t4 = i % quads;
-    let oc = i / quads;
-    let y = transform(oc, t4, quads);
-    var bv = 0.0;
-    if (p.has_bias != 0u) { bv = bias[oc]; }
-    let plane = p.oh * p.ow;
-    let e = Epilogue(p.oh, p.ow, (p.out_c_offset + oc) * plane, oc * plane,
-                     p.has_residual != 0u, bv);
-    let g = Tiles(p.tiles, p.tw, p.total, p.out_c_total * plane, p.res_c * plane);
-    let t0 = p.t0 + t4 * 4u;
-    emit_tile(e, g, t0, tile(y, 0u));
-    emit_tile(e, g, t0 + 1u, tile(y, 1u));
-    emit_tile(e, g, t0 + 2u, tile(y, 2u));
-    emit_tile(e, g, t0 + 3u, tile(y, 3u));
+    output_transform((wid.x + wid.y * nwg.x) * 64u + lid);
 }

@@ -1,6 +1,8 @@
 // Shared by winograd_output.wgsl and winograd_output_v4.wgsl (the shader! macro appends it to
-// each): their uniform, the transform Y = Aᵀ M A of an invocation's 4 tiles, and the tiles'
-// layout. Each file declares the bindings this reads: m (0) and p (4).
+// each): their uniform and the bindings they read alike, the transform Y = Aᵀ M A of an
+// invocation's 4 tiles, the tiles' layout, and the invocation's work (`output_transform`),
+// which hands each tile to the file's `emit_tile` (scalar or vec4 stores). Each file declares
+// the residual (2) and out (3) bindings, whose element types differ.
 
 struct Params {
     cout: u32, oh: u32, ow: u32, tw: u32,
@@ -8,6 +10,10 @@ struct Params {
     has_bias: u32, has_residual: u32, res_c: u32, out_c_total: u32,
     out_c_offset: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
+
+@group(0) @binding(0) var<storage, read> m: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
 
 // Outputs per tile side (pipeline constant: the loops below unroll).
 override M: u32 = 4u;
@@ -74,4 +80,32 @@ fn transform(oc: u32, t4: u32, quads: u32) -> Rows {
                 at(Six(s0.b, s1.b, s2.b, s3.b, s4.b, s5.b)),
                 at(Six(s0.c, s1.c, s2.c, s3.c, s4.c, s5.c)),
                 at(Six(s0.d, s1.d, s2.d, s3.d, s4.d, s5.d)));
+}
+
+// The epilogue's uniforms for one channel, read once (on llvmpipe each uniform read is a
+// gather, and the stores between emits would keep the compiler from reusing them): image 0's
+// bases of the channel in the output and the residual, in elements, and its bias.
+struct Epilogue {
+    oh: u32, ow: u32, out_base: u32, res_base: u32, residual: bool, bias: f32,
+}
+
+// Invocation i: output channel oc, quad t4 of the chunk's tiles; its 4 tiles' outputs go to
+// emit_tile with the epilogue.
+fn output_transform(i: u32) {
+    let quads = p.tc / 4u;
+    if (i >= p.cout * quads) { return; }
+    let t4 = i % quads;
+    let oc = i / quads;
+    let y = transform(oc, t4, quads);
+    var bv = 0.0;
+    if (p.has_bias != 0u) { bv = bias[oc]; }
+    let plane = p.oh * p.ow;
+    let e = Epilogue(p.oh, p.ow, (p.out_c_offset + oc) * plane, oc * plane,
+                     p.has_residual != 0u, bv);
+    let g = Tiles(p.tiles, p.tw, p.total, p.out_c_total * plane, p.res_c * plane);
+    let t0 = p.t0 + t4 * 4u;
+    emit_tile(e, g, t0, tile(y, 0u));
+    emit_tile(e, g, t0 + 1u, tile(y, 1u));
+    emit_tile(e, g, t0 + 2u, tile(y, 2u));
+    emit_tile(e, g, t0 + 3u, tile(y, 3u));
 }
