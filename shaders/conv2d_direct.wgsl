@@ -6,23 +6,8 @@
 //           4 out [N, out_c_total, OH, OW], channels out_c_offset + oc_base + [0, cout) · 5 params
 // Grid: ceil(N·cout·OH·OW / 64) workgroups, folded to 2-D by the runtime.
 
-struct Params {
-    n: u32, cin: u32, h: u32, w: u32,
-    cout: u32, oc_base: u32, cout_per_group: u32, cin_per_group: u32,
-    oh: u32, ow: u32, kh: u32, kw: u32,
-    sh: u32, sw: u32, ph: u32, pw: u32,
-    dh: u32, dw: u32, has_bias: u32, has_residual: u32,
-    res_c: u32, out_c_total: u32, out_c_offset: u32, _pad0: u32,
-}
-
-// act() and its pipeline constant ACT: shaders/common/act.wgsl (appended by shader!).
-
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+// struct Params and the bindings: shaders/common/conv_params.wgsl; act() and its pipeline
+// constant ACT: shaders/common/act.wgsl (both appended by shader!).
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -6,27 +6,12 @@
 //
 // Bindings: 0 x [N, cin, H, W] · 1 weight [cout (this chunk), cin/groups·kh·kw]
 //           2 bias [cout] · 3 residual [N, res_c, OH, OW] · 4 out [N, out_c_total, OH, OW]
-//           5 params (same struct as conv2d_direct)
+//           5 params
 // A weight chunk holds whole groups, or (groups = 1) any rows of the only group: rows_g below.
 // Grid: (cout/rows_g) · ceil(rows_g/64) · ceil(N·OH·OW/64) workgroups, folded.
 
-struct Params {
-    n: u32, cin: u32, h: u32, w: u32,
-    cout: u32, oc_base: u32, cout_per_group: u32, cin_per_group: u32,
-    oh: u32, ow: u32, kh: u32, kw: u32,
-    sh: u32, sw: u32, ph: u32, pw: u32,
-    dh: u32, dw: u32, has_bias: u32, has_residual: u32,
-    res_c: u32, out_c_total: u32, out_c_offset: u32, _pad0: u32,
-}
-
-// act() and its pipeline constant ACT: shaders/common/act.wgsl (appended by shader!).
-
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+// struct Params and the bindings: shaders/common/conv_params.wgsl; act() and its pipeline
+// constant ACT: shaders/common/act.wgsl (both appended by shader!).
 
 const BM: u32 = 64u;
 const BN: u32 = 64u;

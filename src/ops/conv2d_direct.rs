@@ -8,8 +8,8 @@ use super::conv2d::{Conv2d, ConvKernel};
 use super::launch::{groups_for, Arg, Dispatch, LaunchCtx};
 use crate::shader;
 
-shader!(DIRECT, "conv2d_direct", 5, "act");
-shader!(GEMM, "conv2d_gemm", 5, "act");
+shader!(DIRECT, "conv2d_direct", 5, "act", "conv_params");
+shader!(GEMM, "conv2d_gemm", 5, "act", "conv_params");
 
 /// Output tile of `conv2d_gemm`: rows (output channels) × columns (output pixels).
 pub const GEMM_TILE: (usize, usize) = (64, 64);
