@@ -26,7 +26,9 @@ override MODE: u32 = 0u;
 @group(0) @binding(2) var<uniform> p: Params;
 
 // NaN tested on the bits: compilers may fold the float self-comparison v != v to false (NIR
-// does on llvmpipe), which silently dropped NaNs from the maxima.
+// does on llvmpipe), which silently dropped NaNs from the maxima, and a driver that assumes
+// floats are never NaN may turn a comparison-and-select into a maximum that drops them too
+// (see shaders/common/act.wgsl); integer tests on the bits are immune to both.
 fn is_nan(v: vec4<f32>) -> vec4<bool> {
     return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
 }
@@ -76,9 +78,10 @@ fn max_pool(base: u32, y0: i32, x0: vec4<i32>) -> vec4<f32> {
     return m;
 }
 
-// The larger of a and b per lane, NaN from either side propagating (PyTorch's max pool).
+// The larger of a and b per lane, NaN from either side propagating (PyTorch's max pool). The
+// condition names both NaN cases on the bits, so it cannot legally become a float maximum.
 fn nan_max(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
-    return select(a, b, (b > a) | is_nan(b));
+    return select(a, b, ((b > a) & !is_nan(a)) | is_nan(b));
 }
 
 // max_pool for the common 3-wide window (kw = 3, dw = 1, sw = 1 or 2: every 3x3 max pool of

@@ -1,6 +1,7 @@
 //! NaN in, NaN out, as in PyTorch: every fused activation (ReLU, tanh, sigmoid) in every kernel
 //! that applies one keeps a NaN instead of replacing it (`max(v, 0)` and `clamp` turned it into
-//! 0 or ±1 on llvmpipe). Each case puts a few NaNs in the input and checks that the GPU's NaNs
+//! 0 or ±1 on llvmpipe, and the NVIDIA compiler turned the comparison-and-select ReLU into such a
+//! maximum), and so does every maximum (softmax here; max pools in tests/pool.rs). Each case puts a few NaNs in the input and checks that the GPU's NaNs
 //! are exactly the CPU reference's and every other element matches it. Winograd is the one
 //! exception, as in any Winograd implementation: its transforms mix a whole input tile into
 //! every output of the tile, so a NaN reaches the tile's neighbouring outputs too (NaN · 0).
@@ -78,22 +79,33 @@ fn activations_keep_nan() {
 }
 
 #[test]
+fn softmax_keeps_nan() {
+    let Some(g) = gpu() else { return };
+    let op = Op::Softmax(Softmax);
+    let mut x = [uniform(sh(3, 10, 1, 1), &mut Rng::new(8))];
+    check(g, "softmax", &op, &mut x, &[13], false);
+}
+
+#[test]
 fn conv_and_linear_kernels_keep_nan_through_relu() {
     let Some(g) = gpu() else { return };
     let mut conv = Conv2d::new(16, 12, 3, 1, 1);
     conv.activation = Relu;
-    for kernel in ConvKernel::ALL {
-        let op = with_kernel(&conv, kernel);
-        let mut x = [uniform(sh(2, 16, 9, 8), &mut Rng::new(5))];
-        let spreads = kernel == ConvKernel::Winograd;
-        check(
-            g,
-            &format!("conv {kernel:?}"),
-            &op,
-            &mut x,
-            &[40, 1500],
-            spreads,
-        );
+    let mut residual = conv.clone();
+    residual.residual = true;
+    // 9x8: planes with partial tiles; 8x8 with a residual: the whole-tile (vec4) epilogues.
+    for (conv, h) in [(conv, 9), (residual, 8)] {
+        for kernel in ConvKernel::ALL {
+            let op = with_kernel(&conv, kernel);
+            let mut rng = Rng::new(5);
+            let mut x = vec![uniform(sh(2, 16, h, 8), &mut rng)];
+            if conv.residual {
+                x.push(uniform(sh(2, 12, h, 8), &mut rng));
+            }
+            let spreads = kernel == ConvKernel::Winograd;
+            let case = format!("conv {kernel:?} {h}x8 residual {}", conv.residual);
+            check(g, &case, &op, &mut x, &[40, 1500], spreads);
+        }
     }
     for kernel in [
         LinearKernel::Scalar,
