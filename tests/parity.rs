@@ -18,7 +18,9 @@ mod common;
 
 use deeper::compare::{compare, Comparison, NET_TOLERANCE};
 use deeper::graph::fuse::fuse;
+use deeper::graph::Graph;
 use deeper::models::{build, weights, ModelOptions, NETWORKS};
+use deeper::ops::{ConvKernel, LinearKernel, Op};
 use deeper::preprocess::{transform_input, Preprocess};
 use deeper::runtime::Model;
 use deeper::{cpu, npy, Shape, Tensor};
@@ -29,6 +31,8 @@ use std::process::Command;
 const SMALL_WEIGHTS: u64 = 64 << 20;
 /// The CPU reference (f64 nested loops) runs only on inputs up to this size.
 const CPU_MAX_SIZE: usize = 64;
+/// Every kernel family is forced in turn on fixtures up to this size (CI's reduced sizes).
+const FORCED_MAX_SIZE: usize = 96;
 
 /// One fixture directory.
 struct Fixture {
@@ -64,9 +68,90 @@ impl Fixture {
         name.unwrap_or(&self.net).to_string()
     }
 
+    /// The float64 logits (`logits_f64.npy`: the same PyTorch model run in float64), when the
+    /// fixture has them.
+    fn exact(&self) -> Option<Vec<f64>> {
+        let path = self.file("logits_f64.npy");
+        let bytes = std::fs::read(&path).ok()?;
+        Some(read_f64_npy(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    }
+
     fn small(&self) -> bool {
         let len = std::fs::metadata(self.file("weights.safetensors")).map(|m| m.len());
         len.is_ok_and(|l| l < SMALL_WEIGHTS)
+    }
+}
+
+/// The values of a little-endian float64 `.npy` file written by NumPy (version 1 header; the
+/// fixtures' `logits_f64.npy`).
+fn read_f64_npy(bytes: &[u8]) -> Result<Vec<f64>, String> {
+    let len = bytes.get(8..10).ok_or("truncated")?;
+    let start = 10 + u16::from_le_bytes([len[0], len[1]]) as usize;
+    let header = std::str::from_utf8(bytes.get(10..start).ok_or("truncated header")?)
+        .map_err(|e| e.to_string())?;
+    if !bytes.starts_with(b"\x93NUMPY\x01") || !header.contains("'descr': '<f8'") {
+        return Err(format!(
+            "not a version-1 little-endian float64 .npy: {header}"
+        ));
+    }
+    let body = &bytes[start..];
+    Ok(body
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect())
+}
+
+/// `‖got − exact‖ / ‖exact‖` in float64.
+fn rel_l2_f64(got: &[f32], exact: &[f64]) -> f64 {
+    assert_eq!(
+        got.len(),
+        exact.len(),
+        "logits and float64 logits differ in size"
+    );
+    let (mut diff, mut norm) = (0.0, 0.0);
+    for (g, e) in got.iter().zip(exact) {
+        diff += (*g as f64 - e).powi(2);
+        norm += e * e;
+    }
+    (diff / norm).sqrt()
+}
+
+/// Fidelity to the float64 truth: deeper's error against the fixture's float64 logits and
+/// PyTorch float32's own, and the bound deeper must meet, `max(1e-5, 1.5 × PyTorch's)`.
+struct Fidelity {
+    ours: f64,
+    torch: f64,
+}
+
+impl Fidelity {
+    /// `None` when the fixture has no float64 logits.
+    fn of(f: &Fixture, got: &Tensor) -> Option<Self> {
+        let exact = f.exact()?;
+        Some(Fidelity {
+            ours: rel_l2_f64(&got.data, &exact),
+            torch: rel_l2_f64(&f.tensor("logits.npy").data, &exact),
+        })
+    }
+
+    fn bound(&self) -> f64 {
+        (1.5 * self.torch).max(1e-5)
+    }
+
+    fn passed(&self) -> bool {
+        self.ours <= self.bound()
+    }
+}
+
+impl std::fmt::Display for Fidelity {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "vs f64 {:.2e}, PyTorch f32 vs f64 {:.2e}, ratio {:.2} (bound {:.2e})",
+            self.ours,
+            self.torch,
+            self.ours / self.torch,
+            self.bound()
+        )
     }
 }
 
@@ -140,8 +225,9 @@ fn fixtures() -> Vec<Fixture> {
     all
 }
 
-/// Logits of `f` computed by the library on the GPU, and (small fixtures) on the CPU.
-fn run_fixture(gpu: &deeper::runtime::Gpu, f: &Fixture) -> (Tensor, Option<Tensor>) {
+/// The fused graph of `f` with its weights loaded, and its input (transformed when the weight
+/// file's metadata asks for it).
+fn load_fixture(f: &Fixture) -> (Graph, Tensor) {
     let mut input = f.tensor("input.npy");
     let file = f.file("weights.safetensors");
     let (_, transform) = Preprocess::for_weights(&f.net, Some(&file)).expect("metadata");
@@ -156,8 +242,19 @@ fn run_fixture(gpu: &deeper::runtime::Gpu, f: &Fixture) -> (Tensor, Option<Tenso
     let report = weights::load_file(&mut graph, &file, true)
         .unwrap_or_else(|e| panic!("{}: {e}", f.dir.display()));
     assert!(report.loaded > 0 && report.unexpected.is_empty());
-    let model = Model::compile(gpu, &fuse(&graph).graph, input.shape.n, true).expect("compile");
-    let got = model.run(&input).expect("run").remove(0);
+    (graph, input)
+}
+
+/// The logits of `graph` on the GPU.
+fn gpu_logits(gpu: &deeper::runtime::Gpu, graph: &Graph, input: &Tensor) -> Tensor {
+    let model = Model::compile(gpu, graph, input.shape.n, true).expect("compile");
+    model.run(input).expect("run").remove(0)
+}
+
+/// Logits of `f` computed by the library on the GPU, and (small fixtures) on the CPU.
+fn run_fixture(gpu: &deeper::runtime::Gpu, f: &Fixture) -> (Tensor, Option<Tensor>) {
+    let (graph, input) = load_fixture(f);
+    let got = gpu_logits(gpu, &fuse(&graph).graph, &input);
     let cheap = f.small() && input.shape.h <= CPU_MAX_SIZE;
     let cpu = cheap.then(|| cpu::run_outputs(&graph, &input).expect("cpu").remove(0));
     (got, cpu)
@@ -173,17 +270,22 @@ fn gpu_logits_match_pytorch() {
         let start = std::time::Instant::now();
         let (got, cpu) = run_fixture(gpu, &f);
         let c = compare(&got, &want, NET_TOLERANCE);
-        let floor = meta_json(&f.dir).and_then(|m| m["f32_vs_f64"].as_f64());
+        let fidelity = Fidelity::of(&f, &got);
         let line = format!(
-            "parity {:<16} GPU vs PyTorch: {c} ({:.1} s; PyTorch f32 vs f64: {})\n",
+            "parity {:<16} GPU vs PyTorch: {c}; {} ({:.1} s)\n",
             f.label(),
+            fidelity
+                .as_ref()
+                .map_or("no float64 logits".into(), |x| x.to_string()),
             start.elapsed().as_secs_f64(),
-            floor.map_or("-".into(), |e| format!("{e:.2e}"))
         );
         eprint!("{line}");
         lines.push_str(&line);
         if !c.passed() {
             failures.push(format!("{} (GPU): {c}", f.dir.display()));
+        }
+        if let Some(x) = fidelity.filter(|x| !x.passed()) {
+            failures.push(format!("{} (GPU): {x}", f.dir.display()));
         }
         if let Some(cpu) = cpu {
             let c = compare(&cpu, &want, NET_TOLERANCE);
@@ -197,6 +299,50 @@ fn gpu_logits_match_pytorch() {
         !lines.is_empty(),
         "no fixtures at all (fixtures/lenet5 is committed)"
     );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `graph` with every convolution forced onto `conv` and every linear layer onto `linear`
+/// (where a kernel cannot run a layer, compilation's resolve falls back to the rule's choice,
+/// e.g. Winograd on a 1x1).
+fn forced(graph: &Graph, conv: ConvKernel, linear: LinearKernel) -> Graph {
+    let mut g = graph.clone();
+    for node in &mut g.nodes {
+        match &mut node.op {
+            Op::Conv2d(c) => c.kernel = conv,
+            Op::Linear(l) => l.kernel = linear,
+            _ => {}
+        }
+    }
+    g
+}
+
+/// The float64 bound holds whatever kernel each layer runs (the autotuner may pick any on any
+/// device): each fixture up to [`FORCED_MAX_SIZE`] with every convolution forced onto
+/// one kernel family in turn, the linear layers onto the linear kernels in rotation.
+#[test]
+fn every_kernel_family_meets_the_float64_bound() {
+    let Some(gpu) = common::gpu() else { return };
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for f in fixtures().iter().filter(|f| f.exact().is_some()) {
+        let (graph, input) = load_fixture(f);
+        if input.shape.h > FORCED_MAX_SIZE {
+            continue;
+        }
+        let fused = fuse(&graph).graph;
+        for (i, conv) in ConvKernel::ALL.into_iter().enumerate() {
+            let linear = LinearKernel::ALL[i % LinearKernel::ALL.len()];
+            let got = gpu_logits(gpu, &forced(&fused, conv, linear), &input);
+            let x = Fidelity::of(f, &got).expect("float64 logits");
+            eprintln!("parity {:<16} {conv:?}/{linear:?}: {x}", f.label());
+            if !x.passed() {
+                failures.push(format!("{} {conv:?}/{linear:?}: {x}", f.dir.display()));
+            }
+            runs += 1;
+        }
+    }
+    assert!(runs > 0, "no fixture with float64 logits");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
