@@ -21,13 +21,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let n = i / (p.ow * p.oh * p.cout);
     let oc = p.oc_base + ocl;
     let ci0 = (oc / p.cout_per_group) * p.cin_per_group;
+    // A three-level sum (each channel's window, then 8 channels, then all), so that the f32
+    // rounding error grows with the levels' lengths instead of C_in·kH·kW (tests/parity.rs
+    // judges whole networks against float64).
     var acc = 0.0;
-    if (p.has_bias != 0u) { acc = bias[ocl]; }
+    var part = 0.0;
     let iy0 = i32(oy * p.sh) - i32(p.ph);
     let ix0 = i32(ox * p.sw) - i32(p.pw);
     for (var ci = 0u; ci < p.cin_per_group; ci++) {
         let xbase = (n * p.cin + ci0 + ci) * p.h;
         let wbase = (ocl * p.cin_per_group + ci) * p.kh;
+        var win = 0.0;
         for (var ky = 0u; ky < p.kh; ky++) {
             let iy = iy0 + i32(ky * p.dh);
             if (iy < 0 || iy >= i32(p.h)) { continue; }
@@ -36,10 +40,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             for (var kx = 0u; kx < p.kw; kx++) {
                 let ix = ix0 + i32(kx * p.dw);
                 if (ix < 0 || ix >= i32(p.w)) { continue; }
-                acc += x[xrow + u32(ix)] * weight[wrow + kx];
+                win += x[xrow + u32(ix)] * weight[wrow + kx];
             }
         }
+        part += win;
+        if ((ci & 7u) == 7u) {
+            acc += part;
+            part = 0.0;
+        }
     }
+    acc += part;
+    if (p.has_bias != 0u) { acc += bias[ocl]; }
     let pix = oy * p.ow + ox;
     if (p.has_residual != 0u) {
         acc += residual[(n * p.res_c + oc) * p.oh * p.ow + pix];

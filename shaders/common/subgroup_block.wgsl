@@ -66,6 +66,17 @@ fn lanes_hi(w: vec4<f32>) -> mat4x4<f32> {
                        subgroupBroadcast(w, 6u), subgroupBroadcast(w, 7u));
 }
 
+// Steps of 4 k summed into a fresh block before it joins the running sum (CHUNK of them: 32
+// terms): a two-level sum whose f32 rounding error grows with CHUNK + K / CHUNK instead of K.
+// Winograd's products need it most (the output transform multiplies their errors by up to
+// 64); measured on whole networks against float64 (tests/parity.rs).
+const CHUNK: u32 = 8u;
+
+fn add(a: Acc, c: Acc) -> Acc {
+    return Acc(a.a0 + c.a0, a.a1 + c.a1, a.a2 + c.a2, a.a3 + c.a3,
+               a.a4 + c.a4, a.a5 + c.a5, a.a6 + c.a6, a.a7 + c.a7);
+}
+
 // Four steps of k: b's column r is row k + r of B for the 4 pixels; the weights of k .. k+3
 // start at wi. Column j of b · W is Σ_r B[k + r] · W[channel j, k + r].
 fn step(a: Acc, b: mat4x4<f32>, wi: u32) -> Acc {

@@ -30,13 +30,17 @@ fn matrix_product(wg: u32, lid: u32, sl: u32) {
     let cq = q % p.pixels / 4u;
     let base = gbase + q / p.pixels * p.b_image4 + select(cq, cq * p.kdim, col_major);
     var a = Acc();
-    for (var k4 = 0u; k4 < blk.kd4; k4++) {
-        let k = k4 * 4u;
-        let b0 = bcol(k, base, kstride, kmax, last);
-        let b1 = bcol(k + 1u, base, kstride, kmax, last);
-        let b2 = bcol(k + 2u, base, kstride, kmax, last);
-        let b3 = bcol(k + 3u, base, kstride, kmax, last);
-        a = step(a, mat4x4<f32>(b0, b1, b2, b3), blk.wrow + k4 * 32u);
+    for (var k0 = 0u; k0 < blk.kd4; k0 += CHUNK) {
+        var c = Acc();
+        for (var k4 = k0; k4 < min(k0 + CHUNK, blk.kd4); k4++) {
+            let k = k4 * 4u;
+            let b0 = bcol(k, base, kstride, kmax, last);
+            let b1 = bcol(k + 1u, base, kstride, kmax, last);
+            let b2 = bcol(k + 2u, base, kstride, kmax, last);
+            let b3 = bcol(k + 3u, base, kstride, kmax, last);
+            c = step(c, mat4x4<f32>(b0, b1, b2, b3), blk.wrow + k4 * 32u);
+        }
+        a = add(a, c);
     }
     finish(a, p, blk, sl);
 }

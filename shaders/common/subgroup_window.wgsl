@@ -74,12 +74,16 @@ fn window_product(wg: u32, lid: u32, sl: u32) {
     let plane0 = ((wn.n + img) * wn.cin + wn.g * wn.cin_per_group) * wn.h * wn.w;
     var walk = Walk(i32(plane0), 0, 0, 0u, 0u);
     var a = Acc();
-    for (var k4 = 0u; k4 < blk.kd4; k4++) {
-        let b0 = brow(&walk, geo, iy0, ix0);
-        let b1 = brow(&walk, geo, iy0, ix0);
-        let b2 = brow(&walk, geo, iy0, ix0);
-        let b3 = brow(&walk, geo, iy0, ix0);
-        a = step(a, mat4x4<f32>(b0, b1, b2, b3), blk.wrow + k4 * 32u);
+    for (var k0 = 0u; k0 < blk.kd4; k0 += CHUNK) {
+        var c = Acc();
+        for (var k4 = k0; k4 < min(k0 + CHUNK, blk.kd4); k4++) {
+            let b0 = brow(&walk, geo, iy0, ix0);
+            let b1 = brow(&walk, geo, iy0, ix0);
+            let b2 = brow(&walk, geo, iy0, ix0);
+            let b3 = brow(&walk, geo, iy0, ix0);
+            c = step(c, mat4x4<f32>(b0, b1, b2, b3), blk.wrow + k4 * 32u);
+        }
+        a = add(a, c);
     }
     finish(a, p, blk, sl);
 }
