@@ -95,11 +95,7 @@ fn conv_and_linear_kernels_keep_nan_through_relu() {
             spreads,
         );
     }
-    for kernel in [
-        LinearKernel::Scalar,
-        LinearKernel::Vec4,
-        LinearKernel::Subgroup,
-    ] {
+    for kernel in LinearKernel::ALL {
         let op = Op::Linear(Linear {
             activation: Relu,
             kernel,

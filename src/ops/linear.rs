@@ -35,6 +35,16 @@ pub enum LinearKernel {
     Subgroup,
 }
 
+impl LinearKernel {
+    /// Every concrete kernel (all but `Auto`), the usually fastest first: the autotuner's
+    /// candidates in the order it times them, and what the tests run on every shape.
+    pub const ALL: [LinearKernel; 3] = [
+        LinearKernel::Subgroup,
+        LinearKernel::Vec4,
+        LinearKernel::Scalar,
+    ];
+}
+
 /// Samples handled together by one workgroup of `linear.wgsl` (each weight row is read once
 /// per block of this many samples).
 pub const BATCH_BLOCK: usize = 4;
