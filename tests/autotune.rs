@@ -170,3 +170,40 @@ fn an_invalid_deeper_autotune_is_an_error() {
     assert!(!both.status.success());
     assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
 }
+
+/// The C ABI's model creation follows the same policy from `DEEPER_AUTOTUNE`: forced on, it
+/// times LeNet-5's layers into the cache; an invalid value fails with the variable named.
+#[test]
+fn the_c_abi_tunes_as_deeper_autotune_says() {
+    use deeper::ffi::*;
+    use std::ptr::null;
+    if common::gpu().is_none() {
+        return;
+    }
+    let _one = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let path = empty_cache();
+    let mut gpu = std::ptr::null_mut();
+    assert_eq!(unsafe { deeper_gpu_open(&mut gpu) }, DeeperStatus::Ok);
+    let net = c"lenet5";
+    let new = |model: &mut *mut DeeperModel| unsafe {
+        deeper_model_new(gpu, net.as_ptr(), null(), 2, 0, model)
+    };
+    let mut model = std::ptr::null_mut();
+    std::env::set_var("DEEPER_AUTOTUNE", "sometimes");
+    assert_eq!(new(&mut model), DeeperStatus::Error);
+    let msg = unsafe { std::ffi::CStr::from_ptr(deeper_last_error()) };
+    assert!(msg
+        .to_string_lossy()
+        .contains("DEEPER_AUTOTUNE is 'sometimes'"));
+    assert!(!path.exists());
+    std::env::set_var("DEEPER_AUTOTUNE", "1");
+    let status = new(&mut model);
+    std::env::remove_var("DEEPER_AUTOTUNE");
+    assert_eq!(status, DeeperStatus::Ok);
+    // LeNet-5: 2 convolutions and 3 linear layers, every one a distinct shape.
+    assert_eq!(read_cache(&path).len(), 5);
+    unsafe {
+        deeper_model_free(model);
+        deeper_gpu_free(gpu);
+    }
+}

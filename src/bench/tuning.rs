@@ -184,11 +184,15 @@ impl Progress {
             return;
         }
         let s = ms / 1e3;
+        let place = super::autotune::cache_path()
+            .map_or("not cached: no home directory".into(), |p| {
+                format!("cached in {}", p.display())
+            });
         if self.tty {
             let (h, n) = (&self.head, self.total);
-            eprintln!("\r{h} {n}/{n} layer shapes in {s:.1} s (cached)");
+            eprintln!("\r{h} {n}/{n} layer shapes in {s:.1} s ({place})");
         } else {
-            eprintln!(" {s:.1} s (cached)");
+            eprintln!(" {s:.1} s ({place})");
         }
     }
 }
