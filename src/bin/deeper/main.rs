@@ -21,7 +21,7 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// For the main job (no command).
+    // --autotune / --no-autotune of the main job (no command).
     #[command(flatten)]
     tune: TuneArgs,
 }
@@ -31,7 +31,8 @@ struct Cli {
 #[derive(Args, Clone, Copy)]
 struct TuneArgs {
     /// Time each convolution's and linear layer's kernels where the cache lacks them, on any
-    /// adapter (default: on a discrete or integrated GPU only; cached choices always used).
+    /// adapter (default: cached choices, else timed on a discrete or integrated GPU only;
+    /// `bench` times on every adapter). Also DEEPER_AUTOTUNE=1.
     #[arg(long, conflicts_with = "no_autotune")]
     autotune: bool,
     /// Run the selection rule's kernels, cache unread (also DEEPER_AUTOTUNE=0).
@@ -145,8 +146,6 @@ enum Command {
         /// Time each layer with the host clock (submit + wait) instead of timestamps.
         #[arg(long)]
         wall_clock: bool,
-        /// --no-autotune runs the selection rule (bench tunes by default on every adapter:
-        /// each layer runs its fastest kernel, timed once per shape and device and cached).
         #[command(flatten)]
         tune: TuneArgs,
     },
