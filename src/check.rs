@@ -48,8 +48,9 @@ pub fn check_network(
 ) -> Result<NetworkCheck> {
     let summary = infer::summary(graph)?;
     let t0 = Instant::now();
-    let tuned = tune(gpu, &fuse(graph).graph, input.shape.n, tuning)?;
-    let model = Model::compile(gpu, &tuned.graph, input.shape.n, true)?;
+    let mut fused = fuse(graph).graph;
+    let tuned = tune(gpu, &mut fused, input.shape.n, tuning)?;
+    let model = Model::compile(gpu, &fused, input.shape.n, true)?;
     model.run(input)?;
     let compile_ms = ms(t0) - tuned.tune_ms;
     let t1 = Instant::now();
@@ -94,7 +95,7 @@ pub fn check_layers(
     tuning: Tuning,
 ) -> Result<Vec<LayerCheck>> {
     let mut fused = fuse(graph);
-    fused.graph = tune(gpu, &fused.graph, input.shape.n, tuning)?.graph;
+    tune(gpu, &mut fused.graph, input.shape.n, tuning)?;
     let model = Model::compile(gpu, &fused.graph, input.shape.n, false)?;
     model.forward(input)?;
     let want = cpu::run(graph, input)?;

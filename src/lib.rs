@@ -29,7 +29,7 @@
 //! weights::load_file(&mut graph, file, false)?;
 //! let (pre, _transform) = Preprocess::for_weights("resnet50", Some(file))?;
 //! let x = pre.load(Path::new("cat.jpg"))?;
-//! let tuned = tune_graph(&gpu, &fuse(&graph).graph, 1, Tuning::from_env()?)?;
+//! let tuned = tune_graph(&gpu, fuse(&graph).graph, 1, Tuning::from_env()?)?;
 //! let model = Model::compile(&gpu, &tuned, 1, true)?;
 //! let logits = model.run(&x)?.remove(0);
 //! for p in &labels::top_k(&logits, 5)[0] {

@@ -6,14 +6,14 @@
 
 mod common;
 
-use deeper::bench::autotune::{Kernel, Tuner};
-use deeper::bench::tuning::{tune, Tuning};
+use deeper::bench::autotune::{Choice, Kernel, Tuner};
+use deeper::bench::tuning::{tune, Tuned, Tuning};
 use deeper::check::random_input;
 use deeper::compare::{compare, NET_TOLERANCE};
 use deeper::graph::fuse::fuse;
 use deeper::graph::{Graph, GraphBuilder};
 use deeper::ops::{Activation::Relu, ConvKernel, LinearKernel, Op};
-use deeper::runtime::Model;
+use deeper::runtime::{Gpu, Model};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -49,6 +49,24 @@ fn small() -> Graph {
     fuse(&b.finish(&[y]).expect("graph")).graph
 }
 
+/// A copy of a graph tuned, and what the tuning did.
+struct Run {
+    graph: Graph,
+    choices: Vec<Choice>,
+    tune_ms: f64,
+}
+
+/// `g` tuned at `batch` as `policy` says (on a copy).
+fn tuned(gpu: &Gpu, g: &Graph, batch: usize, policy: Tuning) -> deeper::Result<Run> {
+    let mut graph = g.clone();
+    let Tuned { choices, tune_ms } = tune(gpu, &mut graph, batch, policy)?;
+    Ok(Run {
+        graph,
+        choices,
+        tune_ms,
+    })
+}
+
 /// Every convolution's and linear layer's pinned kernel (`None` = `Auto`, the rule).
 fn kernels(g: &Graph) -> Vec<(String, Option<Kernel>)> {
     g.nodes
@@ -67,13 +85,13 @@ fn a_cpu_adapter_runs_the_rule_unless_tuning_is_forced_and_the_cache_is_then_use
     assert_eq!(kernels(&g).len(), 6, "{:?}", kernels(&g));
     if !gpu.is_hardware_gpu() {
         // Auto on a CPU adapter with an empty cache: the rule, nothing timed or written.
-        let auto = tune(gpu, &g, 2, Tuning::Auto).expect("auto");
+        let auto = tuned(gpu, &g, 2, Tuning::Auto).expect("auto");
         assert!(auto.choices.is_empty() && auto.tune_ms == 0.0);
         assert!(kernels(&auto.graph).iter().all(|(_, k)| k.is_none()));
         assert!(!path.exists());
     }
     // Forced: every layer pinned, each distinct shape timed once, the choices cached.
-    let on = tune(gpu, &g, 2, Tuning::On).expect("on");
+    let on = tuned(gpu, &g, 2, Tuning::On).expect("on");
     assert_eq!(
         on.choices.len(),
         5,
@@ -95,11 +113,11 @@ fn a_cpu_adapter_runs_the_rule_unless_tuning_is_forced_and_the_cache_is_then_use
         assert_eq!(cache[&c.key], c.kernel.name(), "{}", c.layer);
     }
     // Auto now: the cache's choices, nothing timed; Off: the rule, cache unread.
-    let again = tune(gpu, &g, 2, Tuning::Auto).expect("cached");
+    let again = tuned(gpu, &g, 2, Tuning::Auto).expect("cached");
     assert!(again.choices.iter().all(|c| c.timings.is_empty()));
     assert_eq!(again.tune_ms, 0.0);
     assert_eq!(kernels(&again.graph), kernels(&on.graph));
-    let off = tune(gpu, &g, 2, Tuning::Off).expect("off").graph;
+    let off = tuned(gpu, &g, 2, Tuning::Off).expect("off").graph;
     assert!(kernels(&off).iter().all(|(_, k)| k.is_none()));
     // A cache edited by hand is obeyed as written (Direct / Scalar: never the rule's choice
     // for these layers), even by a forced tuning: cached shapes are not timed again.
@@ -116,7 +134,7 @@ fn a_cpu_adapter_runs_the_rule_unless_tuning_is_forced_and_the_cache_is_then_use
         .collect();
     std::fs::write(&path, serde_json::to_string(&edited).unwrap()).unwrap();
     for policy in [Tuning::Auto, Tuning::On] {
-        let hit = tune(gpu, &g, 2, policy).expect("edited cache");
+        let hit = tuned(gpu, &g, 2, policy).expect("edited cache");
         assert_eq!(hit.tune_ms, 0.0);
         for (name, k) in kernels(&hit.graph) {
             let want = match name.starts_with("fc") {
@@ -141,9 +159,9 @@ fn a_tuned_graph_computes_the_rules_logits() {
         let m = Model::compile(gpu, graph, 2, true).expect("compile");
         m.run(&input).expect("run").remove(0)
     };
-    let rule = run(&tune(gpu, &g, 2, Tuning::Off).expect("off").graph);
-    let tuned = tune(gpu, &g, 2, Tuning::On).expect("on");
-    let c = compare(&run(&tuned.graph), &rule, NET_TOLERANCE);
+    let rule = run(&tuned(gpu, &g, 2, Tuning::Off).expect("off").graph);
+    let on = tuned(gpu, &g, 2, Tuning::On).expect("on");
+    let c = compare(&run(&on.graph), &rule, NET_TOLERANCE);
     assert!(c.passed(), "tuned vs rule: {c}");
     let want = deeper::cpu::run_outputs(&g, &input).expect("cpu");
     let c = compare(&rule, &want[0], NET_TOLERANCE);

@@ -113,7 +113,5 @@ pub(super) fn tune(
         true => Tuning::On,
         false => Tuning::Off,
     };
-    let tuned = super::tuning::tune(gpu, graph, batch, policy)?;
-    *graph = tuned.graph;
-    Ok(tuned.tune_ms)
+    Ok(super::tuning::tune(gpu, graph, batch, policy)?.tune_ms)
 }

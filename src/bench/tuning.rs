@@ -87,24 +87,22 @@ impl Tuning {
     }
 }
 
-/// A graph with its kernels pinned.
+/// What [`tune`] did.
 #[derive(Clone, Debug)]
 pub struct Tuned {
-    pub graph: Graph,
     /// One per distinct tunable layer shape that got a kernel (from the cache: no timings).
     pub choices: Vec<Choice>,
     /// Milliseconds spent timing kernels (0 when nothing was timed).
     pub tune_ms: f64,
 }
 
-/// `graph` (normally fused) with each convolution's and linear layer's kernel pinned for `gpu`
-/// at `batch` as `tuning` says (layers already pinned are left alone); new timings are saved
-/// to the cache. While timing, one progress line goes to stderr.
-pub fn tune(gpu: &Gpu, graph: &Graph, batch: usize, tuning: Tuning) -> Result<Tuned> {
-    let mut graph = graph.clone();
+/// Pins each convolution's and linear layer's kernel of `graph` (normally fused) for `gpu` at
+/// `batch` as `tuning` says, in place (a network's weights are not copied; layers already
+/// pinned are left alone); new timings are saved to the cache. While timing, one progress
+/// line goes to stderr.
+pub fn tune(gpu: &Gpu, graph: &mut Graph, batch: usize, tuning: Tuning) -> Result<Tuned> {
     if tuning == Tuning::Off {
         return Ok(Tuned {
-            graph,
             choices: Vec::new(),
             tune_ms: 0.0,
         });
@@ -113,12 +111,12 @@ pub fn tune(gpu: &Gpu, graph: &Graph, batch: usize, tuning: Tuning) -> Result<Tu
     let mut tuner = Tuner::load();
     let time = tuning.times_missing(gpu.is_hardware_gpu());
     let total = if time {
-        tuner.missing(gpu, &graph, batch)?
+        tuner.missing(gpu, graph, batch)?
     } else {
         0
     };
     let mut line = Progress::new(&graph.name, gpu.name(), total);
-    let choices = tuner.tune_with(gpu, &mut graph, batch, time, &mut |done| line.show(done))?;
+    let choices = tuner.tune_with(gpu, graph, batch, time, &mut |done| line.show(done))?;
     tuner.save()?;
     let timed = choices.iter().any(|c| !c.timings.is_empty());
     let tune_ms = if timed {
@@ -127,14 +125,10 @@ pub fn tune(gpu: &Gpu, graph: &Graph, batch: usize, tuning: Tuning) -> Result<Tu
         0.0
     };
     line.finish(tune_ms);
-    Ok(Tuned {
-        graph,
-        choices,
-        tune_ms,
-    })
+    Ok(Tuned { choices, tune_ms })
 }
 
-/// [`tune`]'s graph: what to hand `Model::compile`.
+/// `graph` with its kernels pinned by [`tune`]: what to hand `Model::compile`.
 ///
 /// ```no_run
 /// use deeper::bench::tuning::{tune_graph, Tuning};
@@ -142,12 +136,13 @@ pub fn tune(gpu: &Gpu, graph: &Graph, batch: usize, tuning: Tuning) -> Result<Tu
 /// use deeper::runtime::{Gpu, GpuOptions, Model};
 /// let gpu = Gpu::new(&GpuOptions::from_env())?;
 /// let graph = deeper::models::build("resnet18", &Default::default())?;
-/// let tuned = tune_graph(&gpu, &fuse(&graph).graph, 1, Tuning::from_env()?)?;
+/// let tuned = tune_graph(&gpu, fuse(&graph).graph, 1, Tuning::from_env()?)?;
 /// let model = Model::compile(&gpu, &tuned, 1, true)?;
 /// # Ok::<(), deeper::Error>(())
 /// ```
-pub fn tune_graph(gpu: &Gpu, graph: &Graph, batch: usize, tuning: Tuning) -> Result<Graph> {
-    Ok(tune(gpu, graph, batch, tuning)?.graph)
+pub fn tune_graph(gpu: &Gpu, mut graph: Graph, batch: usize, tuning: Tuning) -> Result<Graph> {
+    tune(gpu, &mut graph, batch, tuning)?;
+    Ok(graph)
 }
 
 /// The one stderr line while a network is tuned: `tuning resnet50 for NVIDIA H200: 12/20

@@ -146,7 +146,7 @@ fn new_model(
     let device: &'static Gpu = unsafe { &*Arc::as_ptr(&owner) };
     let tuned = tune_graph(
         device,
-        &fuse(&graph).graph,
+        fuse(&graph).graph,
         batch as usize,
         Tuning::from_env()?,
     )?;

@@ -93,7 +93,7 @@ pub fn run(a: &RunArgs) -> Result<bool> {
     }
     let weights_name = source.to_string();
     let gpu = Gpu::new(&GpuOptions::from_env())?;
-    let tuned = tune_graph(&gpu, &fuse(&graph).graph, input.shape.n, tuning)?;
+    let tuned = tune_graph(&gpu, fuse(&graph).graph, input.shape.n, tuning)?;
     let model = Model::compile(&gpu, &tuned, input.shape.n, true)?;
     let logits = model.run(&input)?.remove(0);
     if let Some(path) = &a.save_logits {
