@@ -58,7 +58,11 @@ void deeper_gpu_free(DeeperGpu *gpu);
  * scripts/export_torchvision.py; NULL = the built-in trained weights for lenet5, seeded random
  * weights for the others) and compiles it on `gpu` for `batch` images of size x size pixels
  * (0 = what the network's preprocessing produces: 224, 227 for alexnet-paper, 32 for lenet5,
- * or the weight file's crop_size). */
+ * or the weight file's crop_size). Each convolution and linear layer runs the kernel cached
+ * for this device and layer shape, else on a discrete or integrated GPU the fastest one timed
+ * now (a few seconds once, one progress line on stderr, then cached), else (a CPU adapter
+ * such as llvmpipe) the selection rule; DEEPER_AUTOTUNE=1 tunes on any adapter,
+ * DEEPER_AUTOTUNE=0 never (the rule), any other value fails with DEEPER_ERROR. */
 DeeperStatus deeper_model_new(const DeeperGpu *gpu, const char *network, const char *weights,
                               uint32_t batch, uint32_t size, DeeperModel **out);
 

@@ -1,61 +1,176 @@
 #!/usr/bin/env bash
-# One prepared run on a lent GPU (the `device` tool: NVIDIA H100/H200, no Rust, no internet).
+# One prepared run on a lent GPU (the `device` tool: NVIDIA H100/H200, no Rust, no internet;
+# its python3 has torch and torchvision), deeper beside PyTorch on the same card in one call.
 #
-#   scripts/gpu-check.sh prepare      here: build release binaries (deeper + test binaries) into
-#                                     .gpu/ and download the Vulkan loader debs into .gl/
-#   then one device call:  run(command="bash scripts/gpu-check.sh run", carry=[".gpu", ".gl"])
+#   scripts/gpu-check.sh prepare      here: build release binaries (deeper + the GPU test
+#                                     binaries, gzipped) into .gpu/ and download the Vulkan
+#                                     loader and GL dispatch debs the NVIDIA ICD needs into .gl/
+#   then one device call:  run(command="bash scripts/gpu-check.sh run", carry=[".gpu", ".gl"],
+#                              timeout_s=600)
 #
-# `run` (on the device machine) unpacks the Vulkan loader, lists adapters, runs the GPU test
-# binaries with DEEPER_REQUIRE_GPU=1, the main job, `deeper bench resnet50 --batch 32 --json`
-# and PyTorch's ResNet-50 (fp32, TF32 off, batch 32) for comparison; everything lands in $OUT.
+# `run` (on the device machine), writing into $OUT as it goes (a timeout keeps what is done):
+#   gpu.txt devices.txt       the card, driver and adapters
+#   deeper_b1.jsonl           `deeper bench <net> --batch 1 --json` for every network
+#   torch.jsonl               scripts/torch_bench.py: PyTorch fp32, TF32 off, same nets/batches
+#   deeper_b32.jsonl          the same at batch 32 for $B32_NETS (default: the 7 networks of
+#                             ../shared/GPU-H200.md; B32_NETS=all for every network)
+#   table.md                  scripts/gpu_table.py: one table of both plus the ratio, rewritten
+#                             after each phase
+#   autotune.json             the autotuner's cache after the run (empty at the start unless
+#                             prepare was given AUTOTUNE_SEED=FILE), for the next session
+#   tests.txt main_job.txt    the GPU test binaries (DEEPER_REQUIRE_GPU=1), the main job
+#   timings.txt               seconds per phase
+# Every phase has its own time limit and the run stops starting phases after $BUDGET seconds
+# (default 360), so the whole call fits in about 8 minutes of device time with the start.
+#
+# For a trial elsewhere (e.g. llvmpipe), NETS, B32_NETS, TESTS, BUDGET, TORCH_DEVICE (cpu) and
+# PYTHON (one with torch) replace the defaults.
 set -euo pipefail
+SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/.."
 
+ALL_NETS="lenet5 alexnet alexnet-paper vgg11 vgg13 vgg16 vgg19 vgg16-bn vgg19-bn resnet18
+resnet34 resnet50 resnet101 resnet152 nin googlenet googlenet-paper"
+NETS=${NETS:-$ALL_NETS}
+TESTS=${TESTS:-nan autotune ops ops_edge pool conv_kernels models parity bench}
+TORCH_DEVICE=${TORCH_DEVICE:-cuda}
+PYTHON=${PYTHON:-python3}
+export BIN=${BIN:-/tmp/deeper-gpu-check}
+
 prepare() {
-    grep -qx '/.gpu/' .git/info/exclude || echo '/.gpu/' >> .git/info/exclude
-    grep -qx '/.gl/' .git/info/exclude || echo '/.gl/' >> .git/info/exclude
+    local ex
+    ex=$(git rev-parse --git-path info/exclude)
+    mkdir -p "$(dirname "$ex")"
+    grep -qx '/.gpu/' "$ex" 2>/dev/null || echo '/.gpu/' >> "$ex"
+    grep -qx '/.gl/' "$ex" 2>/dev/null || echo '/.gl/' >> "$ex"
     rm -rf .gpu && mkdir -p .gpu
     cargo build --release --bin deeper
     cp target/release/deeper .gpu/
-    for t in ops ops_edge pool nan conv_kernels models parity bench; do
+    for t in $TESTS; do
         exe=$(cargo test --release --no-run --test "$t" --message-format=json 2>/dev/null \
             | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
         [ -n "$exe" ] && cp "$exe" ".gpu/test-$t"
     done
+    pwd > .gpu/manifest_dir
+    git rev-parse --short HEAD > .gpu/commit
+    # Tuning on first use is part of what is measured; AUTOTUNE_SEED=FILE starts from a cache.
+    [ -n "${AUTOTUNE_SEED:-}" ] && cp "$AUTOTUNE_SEED" .gpu/autotune.json
+    gzip -9 .gpu/deeper .gpu/test-*
     if [ ! -d .gl ]; then
         mkdir -p .gl /tmp/amd64/partial
         o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
         # shellcheck disable=SC2086
         apt-get $o update -qq
         # shellcheck disable=SC2086
-        (cd .gl && apt-get $o download libvulkan1)
+        (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 \
+            libgles2)
     fi
     du -sh .gpu .gl
 }
 
+# `phase NAME LIMIT CMD...`: runs CMD (a program, or `self` = this script's internal command)
+# with a time limit, cut to what is left of the budget, unless the budget is spent; records
+# its seconds. A failing phase does not stop the run.
+phase() {
+    local name=$1 limit=$2
+    shift 2
+    local now=$((SECONDS - START))
+    if [ "$now" -ge "$BUDGET" ]; then
+        echo "$name: skipped (budget of ${BUDGET}s spent at ${now}s)" | tee -a "$out/timings.txt"
+        return 0
+    fi
+    [ $((now + limit)) -gt "$BUDGET" ] && limit=$((BUDGET - now))
+    local t=$SECONDS rc=0
+    [ "$1" = self ] && set -- bash "$SELF" "${@:2}"
+    timeout "$limit" "$@" || rc=$?
+    echo "$name: $((SECONDS - t)) s (exit $rc)" | tee -a "$out/timings.txt"
+}
+
+bench_nets() {
+    local batch=$1 file=$2
+    shift 2
+    for net in "$@"; do
+        "$BIN/deeper" bench "$net" --batch "$batch" --runs 10 --json >> "$file" \
+            2>> "$out/bench.err" || echo "deeper bench $net --batch $batch failed" >&2
+    done
+}
+
+write_table() {
+    local files=()
+    for f in "$out"/deeper_b1.jsonl "$out"/deeper_b32.jsonl "$out"/torch.jsonl; do
+        [ -s "$f" ] && files+=("$f")
+    done
+    [ ${#files[@]} -gt 0 ] || return 0
+    local card
+    card=$(sed -n 2p "$out/gpu.txt" 2>/dev/null | tr -d '\r')
+    [ -n "$card" ] && card="$card (name, driver)" || card=$(head -1 "$out/devices.txt")
+    "$PYTHON" scripts/gpu_table.py --header "$card; deeper $(cat .gpu/commit 2>/dev/null), \
+$(date -u +%F)" "${files[@]}" > "$out/table.md" || true
+}
+
+run_tests() {
+    for t in $TESTS; do
+        [ -x "$BIN/test-$t" ] || continue
+        echo "== $t" >> "$out/tests.txt"
+        timeout 90 "$BIN/test-$t" >> "$out/tests.txt" 2>&1 || echo "== $t FAILED ($?)" >> "$out/tests.txt"
+        grep -E '^test result|FAILED|panicked' "$out/tests.txt" | tail -2
+    done
+}
+
 run() {
-    out=${OUT:-/tmp/gpu-check}
+    START=$SECONDS
+    BUDGET=${BUDGET:-360}
+    export out=${OUT:-/tmp/gpu-check}
     mkdir -p "$out"
-    if ! ldconfig -p | grep -q libvulkan; then
+    : > "$out/timings.txt"
+    if ! ldconfig -p | grep -q libvulkan.so.1; then
         for f in .gl/*.deb; do dpkg -x "$f" /; done
         ldconfig
     fi
     [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] &&
         export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-    export DEEPER_REQUIRE_GPU=1 XDG_RUNTIME_DIR=/tmp
+    export DEEPER_REQUIRE_GPU=1 XDG_RUNTIME_DIR=/tmp DEEPER_AUTOTUNE_CACHE="$out/autotune.json"
+    mkdir -p "$BIN"
+    for f in .gpu/*.gz; do
+        gunzip -c "$f" > "$BIN/$(basename "$f" .gz)" && chmod +x "$BIN/$(basename "$f" .gz)"
+    done
+    [ -f .gpu/autotune.json ] && cp .gpu/autotune.json "$out/autotune.json"
+    # Test binaries look for the project (fixtures, data, the deeper binary) where they were built.
+    here=$(pwd)
+    dir=$(cat .gpu/manifest_dir 2>/dev/null || echo "$here")
+    if [ "$dir" != "$here" ] && [ ! -e "$dir" ]; then
+        mkdir -p "$(dirname "$dir")" && ln -s "$here" "$dir"
+    fi
+    mkdir -p target/release && cp "$BIN/deeper" target/release/deeper
     nvidia-smi --query-gpu=name,driver_version --format=csv | tee "$out/gpu.txt" || true
-    .gpu/deeper devices | tee "$out/devices.txt"
-    for t in .gpu/test-*; do "$t" 2>&1 | tail -3 | tee -a "$out/tests.txt"; done
-    .gpu/deeper bench resnet50 --batch 32 --runs 10 --json > "$out/bench_resnet50_b32.json" || true
-    .gpu/deeper bench resnet50 --batch 1 --runs 10 > "$out/bench_resnet50_b1.txt" || true
-    .gpu/deeper bench --layers > "$out/bench_layers.txt" || true
-    python3 scripts/torch_resnet50_bench.py --batch 32 > "$out/torch_resnet50_b32.json" || true
-    .gpu/deeper > "$out/main_job.txt" 2>&1 || true
-    tail -5 "$out"/*.txt "$out"/*.json
+    "$BIN/deeper" devices > "$out/devices.txt" 2>&1 || true
+    head -1 "$out/devices.txt"
+    local b32=${B32_NETS:-alexnet vgg16 vgg19 resnet18 resnet50 resnet152 googlenet}
+    [ "$b32" = all ] && b32=$ALL_NETS
+    # shellcheck disable=SC2086
+    phase "deeper bench b1" 150 self _bench 1 "$out/deeper_b1.jsonl" $NETS
+    write_table
+    # shellcheck disable=SC2086
+    phase "pytorch b1" 100 "$PYTHON" scripts/torch_bench.py --batches 1 --nets $NETS \
+        --device "$TORCH_DEVICE" --out "$out/torch.jsonl"
+    write_table
+    # shellcheck disable=SC2086
+    phase "deeper bench b32" 120 self _bench 32 "$out/deeper_b32.jsonl" $b32
+    write_table
+    # shellcheck disable=SC2086
+    phase "pytorch b32" 60 "$PYTHON" scripts/torch_bench.py --batches 32 --nets $b32 \
+        --device "$TORCH_DEVICE" --out "$out/torch.jsonl"
+    write_table
+    phase "tests" 150 self _tests
+    phase "main job" 60 sh -c "'$BIN/deeper' > '$out/main_job.txt' 2>&1"
+    cat "$out/table.md" 2>/dev/null || true
+    cat "$out/timings.txt"
 }
 
 case "${1:-}" in
     prepare) prepare ;;
     run) run ;;
+    _bench) out=${out:-${OUT:-/tmp/gpu-check}}; shift; bench_nets "$@" ;;
+    _tests) out=${out:-${OUT:-/tmp/gpu-check}}; run_tests ;;
     *) echo "usage: $0 prepare|run" >&2; exit 2 ;;
 esac

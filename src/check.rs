@@ -1,8 +1,10 @@
 //! GPU-versus-CPU checks of whole networks: the end-to-end comparison of the outputs
 //! ([`check_network`], what `deeper` with no arguments runs for every network) and the
 //! layer-by-layer comparison ([`check_layers`], `deeper check`), where every value of the fused
-//! GPU graph is compared with the CPU value of the unfused graph it stands for.
+//! GPU graph is compared with the CPU value of the unfused graph it stands for. The GPU graph's
+//! kernels are pinned by the tuning policy given ([`crate::bench::tuning`]).
 
+use crate::bench::tuning::{tune, Tuning};
 use crate::compare::{compare, Comparison, NET_TOLERANCE};
 use crate::cpu;
 use crate::error::Result;
@@ -20,8 +22,11 @@ pub struct NetworkCheck {
     /// Wall-clock milliseconds of one GPU forward pass (input upload, run, readback), after a
     /// warm-up pass.
     pub gpu_ms: f64,
-    /// Milliseconds of the first GPU pass (pipelines compiled and weights uploaded before it).
+    /// Milliseconds of the first GPU pass (pipelines compiled and weights uploaded before it),
+    /// tuning excluded.
     pub compile_ms: f64,
+    /// Milliseconds spent timing kernels (0 when the cache or the rule had every choice).
+    pub tune_ms: f64,
     pub cpu_ms: f64,
     /// Logits, GPU vs CPU.
     pub comparison: Comparison,
@@ -33,14 +38,21 @@ pub fn random_input(graph: &Graph, batch: usize, seed: u64) -> Tensor {
     Tensor::uniform(graph.input.with_n(batch), -1.0, 1.0, &mut Rng::new(seed))
 }
 
-/// Runs `graph` on the GPU (fused, planned) and on the CPU (as built) and compares the logits.
-pub fn check_network(gpu: &Gpu, graph: &Graph, input: &Tensor) -> Result<NetworkCheck> {
+/// Runs `graph` on the GPU (fused, tuned as `tuning` says, planned) and on the CPU (as built)
+/// and compares the logits.
+pub fn check_network(
+    gpu: &Gpu,
+    graph: &Graph,
+    input: &Tensor,
+    tuning: Tuning,
+) -> Result<NetworkCheck> {
     let summary = infer::summary(graph)?;
     let t0 = Instant::now();
-    let fused = fuse(graph);
-    let model = Model::compile(gpu, &fused.graph, input.shape.n, true)?;
+    let mut fused = fuse(graph).graph;
+    let tuned = tune(gpu, &mut fused, input.shape.n, tuning)?;
+    let model = Model::compile(gpu, &fused, input.shape.n, true)?;
     model.run(input)?;
-    let compile_ms = ms(t0);
+    let compile_ms = ms(t0) - tuned.tune_ms;
     let t1 = Instant::now();
     let got = model.run(input)?;
     let gpu_ms = ms(t1);
@@ -52,6 +64,7 @@ pub fn check_network(gpu: &Gpu, graph: &Graph, input: &Tensor) -> Result<Network
         macs: summary.iter().map(|l| l.macs).sum(),
         gpu_ms,
         compile_ms,
+        tune_ms: tuned.tune_ms,
         cpu_ms,
         comparison: compare(&got[0], &want[0], NET_TOLERANCE),
         peak_activation_bytes: model.plan.peak_bytes,
@@ -73,9 +86,16 @@ pub struct LayerCheck {
     pub comparison: Comparison,
 }
 
-/// Compares every value the fused GPU graph computes with the CPU value it stands for.
-pub fn check_layers(gpu: &Gpu, graph: &Graph, input: &Tensor) -> Result<Vec<LayerCheck>> {
-    let fused = fuse(graph);
+/// Compares every value the fused GPU graph (tuned as `tuning` says) computes with the CPU
+/// value it stands for.
+pub fn check_layers(
+    gpu: &Gpu,
+    graph: &Graph,
+    input: &Tensor,
+    tuning: Tuning,
+) -> Result<Vec<LayerCheck>> {
+    let mut fused = fuse(graph);
+    tune(gpu, &mut fused.graph, input.shape.n, tuning)?;
     let model = Model::compile(gpu, &fused.graph, input.shape.n, false)?;
     model.forward(input)?;
     let want = cpu::run(graph, input)?;

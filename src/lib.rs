@@ -5,7 +5,10 @@
 //!
 //! Data flow: [`models`] build a [`graph::Graph`] of layers (PyTorch key names, seeded random
 //! weights, replaced by [`models::weights`]); [`graph::infer`] gives shapes and costs,
-//! [`graph::fuse`] folds batch norms and residual adds, [`graph::plan`] assigns buffers;
+//! [`graph::fuse`] folds batch norms and residual adds, [`bench::tuning::tune_graph`] pins each
+//! convolution's and linear layer's fastest kernel for the device (cached autotuner choices;
+//! timed on first use on a GPU; the selection rule on a CPU adapter or with
+//! `DEEPER_AUTOTUNE=0`), [`graph::plan`] assigns buffers;
 //! [`runtime::Model`] compiles the graph for a device and runs a forward pass as one submission;
 //! [`cpu`] runs the same graph with each op's CPU reference. An [`ops::Op`] describes one layer
 //! (parameters, output shape, CPU reference, GPU dispatches); [`runtime`] is the only module that
@@ -13,6 +16,7 @@
 //! `libdeeper.so`).
 //!
 //! ```no_run
+//! use deeper::bench::tuning::{tune_graph, Tuning};
 //! use deeper::graph::fuse::fuse;
 //! use deeper::models::{build, weights, ModelOptions};
 //! use deeper::runtime::{Gpu, GpuOptions, Model};
@@ -25,7 +29,8 @@
 //! weights::load_file(&mut graph, file, false)?;
 //! let (pre, _transform) = Preprocess::for_weights("resnet50", Some(file))?;
 //! let x = pre.load(Path::new("cat.jpg"))?;
-//! let model = Model::compile(&gpu, &fuse(&graph).graph, 1, true)?;
+//! let tuned = tune_graph(&gpu, fuse(&graph).graph, 1, Tuning::from_env()?)?;
+//! let model = Model::compile(&gpu, &tuned, 1, true)?;
 //! let logits = model.run(&x)?.remove(0);
 //! for p in &labels::top_k(&logits, 5)[0] {
 //!     println!("{:5.1}%  {}", p.prob * 100.0, p.label);

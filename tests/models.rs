@@ -5,6 +5,7 @@
 
 mod common;
 
+use deeper::bench::tuning::Tuning;
 use deeper::check::{check_layers, check_network, random_input};
 use deeper::graph::{fuse::fuse, GraphBuilder};
 use deeper::models::{build, ModelOptions, NETWORKS};
@@ -35,7 +36,7 @@ fn every_network_matches_the_cpu_at_batch_1_and_2() {
         let graph = build(name, &opts).expect("build");
         for batch in [1, 2] {
             let input = random_input(&graph, batch, 9);
-            let r = check_network(gpu, &graph, &input).expect("check");
+            let r = check_network(gpu, &graph, &input, Tuning::Off).expect("check");
             eprintln!(
                 "{name} batch {batch}: {} (GPU {:.0} ms, CPU {:.0} ms)",
                 r.comparison, r.gpu_ms, r.cpu_ms
@@ -81,7 +82,7 @@ fn layer_by_layer_check_passes_on_resnet18() {
         },
     )
     .unwrap();
-    let rows = check_layers(gpu, &graph, &random_input(&graph, 2, 1)).unwrap();
+    let rows = check_layers(gpu, &graph, &random_input(&graph, 2, 1), Tuning::Off).unwrap();
     assert!(rows.len() > 10);
     for r in rows {
         assert!(

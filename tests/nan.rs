@@ -107,11 +107,7 @@ fn conv_and_linear_kernels_keep_nan_through_relu() {
             check(g, &case, &op, &mut x, &[40, 1500], spreads);
         }
     }
-    for kernel in [
-        LinearKernel::Scalar,
-        LinearKernel::Vec4,
-        LinearKernel::Subgroup,
-    ] {
+    for kernel in LinearKernel::ALL {
         let op = Op::Linear(Linear {
             activation: Relu,
             kernel,

@@ -318,11 +318,7 @@ fn linear_matches_cpu() {
         any::<u64>(),
     );
     check_cases("linear", 20, s, |gpu, (n, inf, outf, bias, act, seed)| {
-        for kernel in [
-            LinearKernel::Scalar,
-            LinearKernel::Vec4,
-            LinearKernel::Subgroup,
-        ] {
+        for kernel in LinearKernel::ALL {
             let op = Op::Linear(Linear {
                 in_features: inf,
                 out_features: outf,

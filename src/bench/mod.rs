@@ -13,6 +13,7 @@ pub mod network;
 pub mod peak;
 pub mod plot;
 pub mod suite;
+pub mod tuning;
 
 pub use network::{bench_network, NetworkBench};
 pub use peak::Peak;
@@ -41,6 +42,11 @@ impl JsonCache {
         };
         let base = || var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache")));
         JsonCache(var(env).or_else(|| Some(base()?.join("deeper").join(file))))
+    }
+
+    /// The file (`None` without a home directory).
+    pub(crate) fn path(&self) -> Option<&std::path::Path> {
+        self.0.as_deref()
     }
 
     /// The cached value; the default when the file is missing or unreadable (a corrupt cache
@@ -86,7 +92,8 @@ pub struct BenchOptions {
     pub runs: usize,
     /// Timestamps, or the wall-clock fallback forced.
     pub timing: Timing,
-    /// Pin each convolution's fastest kernel first ([`autotune`]).
+    /// Pin each convolution's and linear layer's fastest kernel first, timing what the cache
+    /// lacks on any adapter ([`autotune`]); else the selection rule.
     pub autotune: bool,
 }
 

@@ -2,6 +2,7 @@
 //! the first forward pass, wall clock), then profiled layer by layer and timed end to end
 //! `runs` times; medians reported.
 
+use super::tuning::Tuning;
 use super::{end_to_end_ms, measure, BenchOptions, LayerRow, Peak};
 use crate::check::random_input;
 use crate::error::Result;
@@ -100,24 +101,17 @@ pub fn bench_network(
     })
 }
 
-/// Autotunes `graph`'s convolutions when `opts` asks for it; returns the milliseconds spent.
+/// Pins `graph`'s kernels ([`super::tuning`]): timing what the cache lacks on any adapter when
+/// `opts.autotune`, else the selection rule; returns the milliseconds spent timing.
 pub(super) fn tune(
     gpu: &Gpu,
     graph: &mut crate::graph::Graph,
     batch: usize,
     opts: &BenchOptions,
 ) -> Result<f64> {
-    if !opts.autotune {
-        return Ok(0.0);
-    }
-    let t = Instant::now();
-    let mut tuner = super::autotune::Tuner::load();
-    let choices = tuner.tune(gpu, graph, batch)?;
-    tuner.save()?;
-    let tuned = choices.iter().any(|c| !c.timings.is_empty());
-    Ok(if tuned {
-        t.elapsed().as_secs_f64() * 1e3
-    } else {
-        0.0
-    })
+    let policy = match opts.autotune {
+        true => Tuning::On,
+        false => Tuning::Off,
+    };
+    Ok(super::tuning::tune(gpu, graph, batch, policy)?.tune_ms)
 }

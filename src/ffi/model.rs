@@ -2,6 +2,7 @@
 //! and preprocessing (`deeper_model_*`), the steps of `deeper run`.
 
 use super::{arg, check_len, guard, text, DeeperStatus, Fail};
+use crate::bench::tuning::{tune_graph, Tuning};
 use crate::graph::fuse::fuse;
 use crate::models::{self, weights, ModelOptions};
 use crate::preprocess::{transform_input, Preprocess};
@@ -88,7 +89,10 @@ pub unsafe extern "C" fn deeper_gpu_free(gpu: *mut DeeperGpu) {
 /// (a safetensors file; NULL = the built-in weights for lenet5, seeded random weights for the
 /// others), and compiles it on `gpu` for `batch` images of `size`×`size` (0 = what the
 /// network's preprocessing produces: 224, 227 for alexnet-paper, 32 for lenet5, or the weight
-/// file's `crop_size`). Stores the model in `*out`.
+/// file's `crop_size`). Stores the model in `*out`. Each convolution and linear layer runs
+/// the kernel cached for this device and shape, else on a discrete or integrated GPU the
+/// fastest timed now (and cached), else the selection rule; `DEEPER_AUTOTUNE=1|0` forces
+/// tuning on or off (any other value fails with `DEEPER_ERROR`).
 ///
 /// # Safety
 /// `gpu` must be a live handle, `network` a NUL-terminated string, `weights` NULL or a
@@ -140,7 +144,13 @@ fn new_model(
     // SAFETY: the model borrows the Gpu inside `owner`'s allocation, which the Arc kept in the
     // same DeeperModel holds until after the model field is dropped (field order).
     let device: &'static Gpu = unsafe { &*Arc::as_ptr(&owner) };
-    let model = Model::compile(device, &fuse(&graph).graph, batch as usize, true)?;
+    let tuned = tune_graph(
+        device,
+        fuse(&graph).graph,
+        batch as usize,
+        Tuning::from_env()?,
+    )?;
+    let model = Model::compile(device, &tuned, batch as usize, true)?;
     Ok(DeeperModel {
         model,
         _gpu: owner,

@@ -36,7 +36,8 @@ pub enum LinearKernel {
 }
 
 impl LinearKernel {
-    /// Every concrete kernel (all but `Auto`): what the tests force in turn.
+    /// Every concrete kernel (all but `Auto`), the usually fastest first: the autotuner's
+    /// candidates in the order it times them, and what the tests run on every shape.
     pub const ALL: [LinearKernel; 3] = [
         LinearKernel::Subgroup,
         LinearKernel::Vec4,

@@ -201,6 +201,15 @@ impl Gpu {
         )
     }
 
+    /// Whether the adapter is a discrete or integrated GPU, where the autotuner runs by
+    /// default (not a CPU-type adapter such as llvmpipe, nor a virtual or unknown one).
+    pub fn is_hardware_gpu(&self) -> bool {
+        matches!(
+            self.info.device_type,
+            wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
+        )
+    }
+
     /// The adapter's name.
     pub fn name(&self) -> &str {
         &self.info.name

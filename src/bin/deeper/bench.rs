@@ -3,6 +3,7 @@
 //! picture (`--plot`). The measuring is done by `deeper::bench`.
 
 use crate::table::{thousands, Table};
+use deeper::bench::tuning::Tuning;
 use deeper::bench::{self, peak, plot, BenchOptions, LayerRow, NetworkBench, Peak, SuiteCase};
 use deeper::models::NETWORKS;
 use deeper::runtime::{Gpu, GpuOptions, Timing};
@@ -22,7 +23,8 @@ pub struct BenchArgs {
     pub plot: Option<PathBuf>,
     pub wall_clock: bool,
     pub filter: Option<String>,
-    pub no_autotune: bool,
+    /// `--autotune` (`Some(true)`) / `--no-autotune` (`Some(false)`).
+    pub tune: Option<bool>,
 }
 
 /// Runs the requested benchmark; `Ok(false)` when a suite case fails its CPU check.
@@ -36,6 +38,8 @@ pub fn bench(a: &BenchArgs) -> Result<bool> {
     } else if let Some(net) = a.net.as_deref().filter(|n| *n != "all" && !a.peak) {
         deeper::models::check_name(net)?;
     }
+    // Bench tunes on every adapter unless told not to: it measures the fastest kernels.
+    let tuning = Tuning::from_env_and_flag(a.tune)?;
     let gpu = Gpu::new(&GpuOptions::from_env())?;
     let timing = if a.wall_clock {
         Timing::WallClock
@@ -45,7 +49,7 @@ pub fn bench(a: &BenchArgs) -> Result<bool> {
     let opts = BenchOptions {
         runs: a.runs,
         timing,
-        autotune: !a.no_autotune,
+        autotune: tuning != Tuning::Off,
     };
     if a.peak {
         return peak_cmd(&gpu, a, timing);

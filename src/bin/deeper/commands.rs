@@ -2,6 +2,7 @@
 //! Return `Ok(false)` for "ran, but a check failed" (exit status 1).
 
 use crate::table::{shape, thousands, Table};
+use deeper::bench::tuning::Tuning;
 use deeper::check::{check_layers, check_network, random_input};
 use deeper::graph::infer;
 use deeper::models::{self, ModelOptions, NETWORKS};
@@ -122,7 +123,15 @@ pub fn info(net: &str, size: Option<usize>, aux: bool, json: bool) -> Result<boo
 }
 
 /// `deeper check <net>`.
-pub fn check(net: &str, batch: usize, size: Option<usize>, aux: bool, seed: u64) -> Result<bool> {
+pub fn check(
+    net: &str,
+    batch: usize,
+    size: Option<usize>,
+    aux: bool,
+    seed: u64,
+    tune: Option<bool>,
+) -> Result<bool> {
+    let tuning = Tuning::from_env_and_flag(tune)?;
     let gpu = open_gpu()?;
     let graph = build(net, size, aux, seed)?;
     let input = random_input(&graph, batch, seed + 1);
@@ -131,7 +140,7 @@ pub fn check(net: &str, batch: usize, size: Option<usize>, aux: bool, seed: u64)
         shape(input.shape),
         gpu.description()
     );
-    let rows = check_layers(&gpu, &graph, &input)?;
+    let rows = check_layers(&gpu, &graph, &input, tuning)?;
     let mut t = Table::new(&[
         "layer (GPU)",
         "= CPU layer",
@@ -171,7 +180,8 @@ fn pass(ok: bool) -> String {
 }
 
 /// `deeper` with no arguments: every network at batch 1 on the GPU vs the CPU.
-pub fn main_job() -> Result<bool> {
+pub fn main_job(tune: Option<bool>) -> Result<bool> {
+    let tuning = Tuning::from_env_and_flag(tune)?;
     let gpu = open_gpu()?;
     println!("deeper: every classic network at batch 1, native input size, seeded random weights");
     println!("device: {}\n", gpu.description());
@@ -184,7 +194,7 @@ pub fn main_job() -> Result<bool> {
         let _ = std::io::stderr().flush();
         let graph = build(net, None, false, 0)?;
         let input = random_input(&graph, 1, 1);
-        let r = check_network(&gpu, &graph, &input)?;
+        let r = check_network(&gpu, &graph, &input, tuning)?;
         eprintln!(
             "{:.0} ms GPU, {:.0} ms CPU, {}",
             r.gpu_ms,

@@ -6,16 +6,49 @@ mod commands;
 mod run;
 mod table;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// The classic convolutional networks on any GPU, checked against a CPU reference.
 #[derive(Parser)]
-#[command(name = "deeper", version, about)]
+#[command(
+    name = "deeper",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    // --autotune / --no-autotune of the main job (no command).
+    #[command(flatten)]
+    tune: TuneArgs,
+}
+
+/// `--autotune` / `--no-autotune`: force the tuning policy either way (`DEEPER_AUTOTUNE=1|0`
+/// does the same; a flag wins).
+#[derive(Args, Clone, Copy)]
+struct TuneArgs {
+    /// Time each convolution's and linear layer's kernels where the cache lacks them, on any
+    /// adapter (default: cached choices, else timed on a discrete or integrated GPU only;
+    /// `bench` times on every adapter). Also DEEPER_AUTOTUNE=1.
+    #[arg(long, conflicts_with = "no_autotune")]
+    autotune: bool,
+    /// Run the selection rule's kernels, cache unread (also DEEPER_AUTOTUNE=0).
+    #[arg(long)]
+    no_autotune: bool,
+}
+
+impl TuneArgs {
+    /// `Some(true)` for `--autotune`, `Some(false)` for `--no-autotune`, else `None`.
+    fn flag(self) -> Option<bool> {
+        match (self.autotune, self.no_autotune) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -48,6 +81,8 @@ enum Command {
         /// Seed of the random weights and input.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        #[command(flatten)]
+        tune: TuneArgs,
     },
     /// Classify images (or run a preprocessed .npy tensor): top-k labels per input.
     Run {
@@ -76,6 +111,8 @@ enum Command {
         /// Seed of the random weights used without --weights.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        #[command(flatten)]
+        tune: TuneArgs,
     },
     /// Per-layer GPU times (timestamp queries), GFLOP/s, GB/s and % of the device's peak.
     Bench {
@@ -109,10 +146,8 @@ enum Command {
         /// Time each layer with the host clock (submit + wait) instead of timestamps.
         #[arg(long)]
         wall_clock: bool,
-        /// Skip the autotuner (on by default: each convolution runs its fastest kernel,
-        /// timed once per layer shape and device and cached on disk).
-        #[arg(long)]
-        no_autotune: bool,
+        #[command(flatten)]
+        tune: TuneArgs,
     },
 }
 
@@ -129,7 +164,7 @@ fn main() -> ExitCode {
     quiet_mesa();
     let cli = Cli::parse();
     let result = match cli.command {
-        None => commands::main_job(),
+        None => commands::main_job(cli.tune.flag()),
         Some(Command::Devices) => commands::devices(),
         Some(Command::Info {
             net,
@@ -143,7 +178,8 @@ fn main() -> ExitCode {
             size,
             aux,
             seed,
-        }) => commands::check(&net, batch, size, aux, seed),
+            tune,
+        }) => commands::check(&net, batch, size, aux, seed, tune.flag()),
         Some(Command::Run {
             net,
             weights,
@@ -154,6 +190,7 @@ fn main() -> ExitCode {
             json,
             strict,
             seed,
+            tune,
         }) => {
             let args = run::RunArgs {
                 net,
@@ -165,6 +202,7 @@ fn main() -> ExitCode {
                 json,
                 strict,
                 seed,
+                tune: tune.flag(),
             };
             run::run(&args)
         }
@@ -179,7 +217,7 @@ fn main() -> ExitCode {
             filter,
             plot,
             wall_clock,
-            no_autotune,
+            tune,
         }) => bench::bench(&bench::BenchArgs {
             net,
             batch,
@@ -191,7 +229,7 @@ fn main() -> ExitCode {
             plot,
             wall_clock,
             filter,
-            no_autotune,
+            tune: tune.flag(),
         }),
     };
     match result {

@@ -4,6 +4,7 @@
 //! preprocessing (`resize_size`, `crop_size`, `mean`, `std`) and ask for GoogLeNet's
 //! `transform_input`, which is applied to the input tensor as torchvision's model applies it.
 
+use deeper::bench::tuning::{tune_graph, Tuning};
 use deeper::graph::fuse::fuse;
 use deeper::labels::{top_k, Prediction};
 use deeper::models::weights::{self, Source};
@@ -24,6 +25,8 @@ pub struct RunArgs {
     pub json: bool,
     pub strict: bool,
     pub seed: u64,
+    /// `--autotune` (`Some(true)`) / `--no-autotune` (`Some(false)`).
+    pub tune: Option<bool>,
 }
 
 /// The input batch and the name of each sample.
@@ -54,6 +57,7 @@ fn load_inputs(a: &RunArgs, pre: &Preprocess) -> Result<(Tensor, Vec<String>)> {
 }
 
 pub fn run(a: &RunArgs) -> Result<bool> {
+    let tuning = Tuning::from_env_and_flag(a.tune)?;
     let (pre, transform) = Preprocess::for_weights(&a.net, a.weights.as_deref())?;
     let (mut input, names) = load_inputs(a, &pre)?;
     if transform {
@@ -89,7 +93,8 @@ pub fn run(a: &RunArgs) -> Result<bool> {
     }
     let weights_name = source.to_string();
     let gpu = Gpu::new(&GpuOptions::from_env())?;
-    let model = Model::compile(&gpu, &fuse(&graph).graph, input.shape.n, true)?;
+    let tuned = tune_graph(&gpu, fuse(&graph).graph, input.shape.n, tuning)?;
+    let model = Model::compile(&gpu, &tuned, input.shape.n, true)?;
     let logits = model.run(&input)?.remove(0);
     if let Some(path) = &a.save_logits {
         npy::write(
