@@ -77,12 +77,13 @@ pub struct LayerCheck {
 pub fn check_layers(gpu: &Gpu, graph: &Graph, input: &Tensor) -> Result<Vec<LayerCheck>> {
     let fused = fuse(graph);
     let model = Model::compile(gpu, &fused.graph, input.shape.n, false)?;
-    model.forward(input)?;
+    let mut ctx = model.context()?;
+    ctx.forward(input)?;
     let want = cpu::run(graph, input)?;
     let mut rows = Vec::new();
     for (i, node) in fused.graph.nodes.iter().enumerate() {
         let origin = fused.origin[i + 1].0;
-        let got = model.read_value(i + 1)?;
+        let got = ctx.read_value(i + 1)?;
         let reference = graph
             .producer(fused.origin[i + 1])
             .map_or("input".into(), |n| n.name.clone());
