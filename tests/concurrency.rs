@@ -259,3 +259,20 @@ fn a_short_tensor_is_refused() {
     let pool = Op::Pool2d(Pool2d::max(2, 2, 0));
     names_both(run_op(gpu, &pool, "pool", &[&short], &[]).unwrap_err());
 }
+
+/// `deeper bench NET --threads N`'s measurement: one caller, then N at once, on one model.
+#[test]
+fn throughput_reports_one_and_many_callers() {
+    let Some(gpu) = common::gpu() else { return };
+    let opts = deeper::bench::BenchOptions {
+        runs: 3,
+        timing: deeper::runtime::Timing::WallClock,
+        autotune: false,
+    };
+    let r = deeper::bench::throughput(gpu, "lenet5", 2, None, 3, &opts).unwrap();
+    assert_eq!((r.one.threads, r.one.runs), (1, 3));
+    assert_eq!((r.many.threads, r.many.runs), (3, 9));
+    assert!(r.one.images_per_s > 0.0 && r.many.images_per_s > 0.0);
+    assert!((1..=3).contains(&r.contexts), "{} contexts", r.contexts);
+    assert!(r.weight_bytes > 0 && r.context_bytes > 0);
+}

@@ -13,10 +13,12 @@ pub mod network;
 pub mod peak;
 pub mod plot;
 pub mod suite;
+pub mod throughput;
 
 pub use network::{bench_network, NetworkBench};
 pub use peak::Peak;
 pub use suite::{run_suite, SuiteCase};
+pub use throughput::{throughput, Throughput};
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;

@@ -113,6 +113,10 @@ enum Command {
         /// timed once per layer shape and device and cached on disk).
         #[arg(long)]
         no_autotune: bool,
+        /// Callers on one shared model: images/s of N threads running it at once, beside
+        /// one thread's (instead of the per-layer table).
+        #[arg(long, value_parser = at_least_one, conflicts_with_all = ["layers", "peak", "plot"])]
+        threads: Option<usize>,
     },
 }
 
@@ -180,6 +184,7 @@ fn main() -> ExitCode {
             plot,
             wall_clock,
             no_autotune,
+            threads,
         }) => bench::bench(&bench::BenchArgs {
             net,
             batch,
@@ -192,6 +197,7 @@ fn main() -> ExitCode {
             wall_clock,
             filter,
             no_autotune,
+            threads,
         }),
     };
     match result {
