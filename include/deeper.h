@@ -17,9 +17,9 @@
  * returns exactly what a lone call would. Free a handle only when no call on it is running.
  *
  * Waits: no call waits for the GPU without end. A wait longer than DEEPER_TIMEOUT seconds
- * (environment, read by deeper_gpu_open; default 60) returns DEEPER_ERROR_TIMEOUT; a GPU that
- * is lost (reset, removed) makes every later call on it return DEEPER_ERROR_DEVICE_LOST; open
- * a new GPU and model to go on.
+ * (environment, read by deeper_gpu_open; default 60, 600 on a software adapter such as
+ * llvmpipe) returns DEEPER_ERROR_TIMEOUT; a GPU that is lost (reset, removed) makes every
+ * later call on it return DEEPER_ERROR_DEVICE_LOST; open a new GPU and model to go on.
  */
 #ifndef DEEPER_H
 #define DEEPER_H

@@ -256,6 +256,7 @@ fn a_short_tensor_is_refused() {
     let model = Model::compile(gpu, &graph, 1, true).unwrap();
     names_both(model.run(&short).unwrap_err());
     names_both(model.context().unwrap().run(&short).unwrap_err());
+    assert_eq!(model.contexts(), 1, "a refused input destroyed its context");
     let pool = Op::Pool2d(Pool2d::max(2, 2, 0));
     names_both(run_op(gpu, &pool, "pool", &[&short], &[]).unwrap_err());
 }

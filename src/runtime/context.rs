@@ -13,9 +13,13 @@ use crate::ops::DeviceCaps;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long a wait for the GPU may take by default (a whole ResNet-152 batch on llvmpipe takes
-/// seconds; a GPU that does not answer in this time is treated as hung).
+/// How long a wait for a GPU may take by default: a GPU that has not finished one forward pass
+/// in this time is treated as hung.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default on a software adapter (llvmpipe: a CPU, which does not hang but can take
+/// minutes for VGG-16 at batch 32).
+pub const SOFTWARE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// How to choose and configure the GPU.
 #[derive(Clone, Debug, Default)]
@@ -28,7 +32,8 @@ pub struct GpuOptions {
     /// split paths on small tensors).
     pub max_binding: Option<u64>,
     /// The longest any wait for the device (a readback, a free execution context) may take
-    /// before it fails with [`Error::Timeout`]; `None` = [`DEFAULT_TIMEOUT`].
+    /// before it fails with [`Error::Timeout`]; `None` = [`DEFAULT_TIMEOUT`]
+    /// ([`SOFTWARE_TIMEOUT`] on a CPU adapter).
     pub timeout: Option<Duration>,
 }
 
@@ -188,6 +193,10 @@ impl Gpu {
                 v.push(e.to_string());
             }
         }));
+        let timeout = opts.timeout.unwrap_or(match info.device_type {
+            wgpu::DeviceType::Cpu => SOFTWARE_TIMEOUT,
+            _ => DEFAULT_TIMEOUT,
+        });
         let lost = Arc::new(Mutex::new(None));
         let sink = lost.clone();
         device.set_device_lost_callback(move |reason, message| {
@@ -215,7 +224,7 @@ impl Gpu {
             dummy,
             uncaptured,
             lost,
-            timeout: opts.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            timeout,
             limits,
             max_binding,
         })

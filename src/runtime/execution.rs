@@ -156,7 +156,8 @@ impl<'m, 'g> Context<'m, 'g> {
     /// Runs one forward pass on `input` and returns the graph's outputs: one submission that
     /// records the pass and the copies of the outputs, then one bounded wait.
     pub fn run(&mut self, input: &Tensor) -> Result<Vec<Tensor>> {
-        let r = self.write_input(input).and_then(|_| self.run_written());
+        self.write_input(input)?;
+        let r = self.run_written();
         self.check(r)
     }
 
@@ -191,8 +192,8 @@ impl<'m, 'g> Context<'m, 'g> {
 
     /// Writes `input` and submits the forward pass (no readback).
     pub fn forward(&mut self, input: &Tensor) -> Result<()> {
-        let r = self.write_input(input).and_then(|_| self.submit());
-        self.check(r)
+        self.write_input(input)?;
+        self.submit()
     }
 
     /// Submits the forward pass again, on the input last written.
@@ -203,10 +204,10 @@ impl<'m, 'g> Context<'m, 'g> {
 
     /// Writes `input` into this context's input buffer (executed before its next submission).
     pub fn write_input(&mut self, input: &Tensor) -> Result<()> {
-        let r = self.model.check_input(input).and_then(|_| {
-            let view = self.model.value_view(self.bufs(), 0);
-            self.model.gpu().write(&view, input)
-        });
+        // A refused input leaves the context as it was: no failure to remember.
+        self.model.check_input(input)?;
+        let view = self.model.value_view(self.bufs(), 0);
+        let r = self.model.gpu().write(&view, input);
         self.check(r)
     }
 

@@ -16,7 +16,9 @@ mod pipelines;
 pub mod profile;
 
 pub use buffers::{ActBuf, ParamSet};
-pub use context::{list_adapters, AdapterSummary, Gpu, GpuOptions, DEFAULT_TIMEOUT};
+pub use context::{
+    list_adapters, AdapterSummary, Gpu, GpuOptions, DEFAULT_TIMEOUT, SOFTWARE_TIMEOUT,
+};
 pub use exec::{run_op, Step, StepInfo};
 pub use execution::Context;
 pub use model::{CompileOptions, Model, DEFAULT_MAX_CONTEXTS};
