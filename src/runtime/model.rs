@@ -267,16 +267,12 @@ impl Drop for Model<'_> {
         for p in &self.params {
             p.destroy();
         }
-        if self.gpu.alive().is_ok() {
-            let index = self.gpu.flush();
-            let _ = self
-                .gpu
-                .wait_for(Some(index), "a dropped model", Instant::now());
-        }
+        flush(self.gpu);
     }
 }
 
-/// Runs the queue's pending writes (an empty submission), ignoring a lost device.
+/// Runs the queue's pending writes (an empty submission) and waits for them (bounded), so that
+/// destroyed or dropped buffers they hold are freed; nothing to do on a lost device.
 fn flush(gpu: &Gpu) {
     if gpu.alive().is_ok() {
         let index = gpu.flush();
