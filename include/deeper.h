@@ -8,8 +8,18 @@
  * Every function that can fail returns a DeeperStatus; after a failure, deeper_last_error()
  * gives a one-line message (kept per thread until the next call). Nothing aborts the caller.
  * Handles are freed by their *_free function; a model keeps its GPU alive, so GPU and model
- * handles can be freed in any order. Calls on one model must not overlap (one thread at a
- * time). Tensors are float32, NCHW, contiguous. The definitions are in src/ffi.rs.
+ * handles can be freed in any order. Tensors are float32, NCHW, contiguous. The definitions are
+ * in src/ffi/.
+ *
+ * Threads: every function may be called from any thread. deeper_model_run may be called on ONE
+ * model from several threads at once: each call runs on an execution context of its own (its
+ * activation buffers; the weights are shared), at most 4 at a time (more callers wait), and
+ * returns exactly what a lone call would. Free a handle only when no call on it is running.
+ *
+ * Waits: no call waits for the GPU without end. A wait longer than DEEPER_TIMEOUT seconds
+ * (environment, read by deeper_gpu_open; default 60, 600 on a software adapter such as
+ * llvmpipe) returns DEEPER_ERROR_TIMEOUT; a GPU that is lost (reset, removed) makes every
+ * later call on it return DEEPER_ERROR_DEVICE_LOST; open a new GPU and model to go on.
  */
 #ifndef DEEPER_H
 #define DEEPER_H
@@ -28,7 +38,11 @@ typedef enum DeeperStatus {
     /* The library refused: unknown network, missing weight, no adapter, device limit, ... */
     DEEPER_ERROR = 2,
     /* An internal bug, caught before it crossed into C. */
-    DEEPER_ERROR_PANIC = 3
+    DEEPER_ERROR_PANIC = 3,
+    /* The GPU device was lost (reset, removed, driver crash): open a new GPU and model. */
+    DEEPER_ERROR_DEVICE_LOST = 4,
+    /* A wait for the GPU (or for a free execution context) ran past its limit. */
+    DEEPER_ERROR_TIMEOUT = 5
 } DeeperStatus;
 
 /* An open GPU: adapter, device, queue, pipeline cache. */
@@ -83,11 +97,12 @@ DeeperStatus deeper_model_load_image(const DeeperModel *model, const char *path,
                                      float *sample, size_t len);
 
 /* Runs the network: input_len = N*C*H*W floats in, logits_len = N*classes floats out.
- * torchvision's GoogLeNet transform_input is applied when the weight file asks for it. */
+ * torchvision's GoogLeNet transform_input is applied when the weight file asks for it.
+ * May be called on one model from several threads at once (see "Threads" above). */
 DeeperStatus deeper_model_run(const DeeperModel *model, const float *input, size_t input_len,
                               float *logits, size_t logits_len);
 
-/* Frees a model (NULL is ignored). */
+/* Frees a model (NULL is ignored) and returns its GPU memory at once. */
 void deeper_model_free(DeeperModel *model);
 
 /* The k most probable of one image's `classes` logits, best first: class indices into

@@ -97,12 +97,13 @@ pub fn check_layers(
     let mut fused = fuse(graph);
     tune(gpu, &mut fused.graph, input.shape.n, tuning)?;
     let model = Model::compile(gpu, &fused.graph, input.shape.n, false)?;
-    model.forward(input)?;
+    let mut ctx = model.context()?;
+    ctx.forward(input)?;
     let want = cpu::run(graph, input)?;
     let mut rows = Vec::new();
     for (i, node) in fused.graph.nodes.iter().enumerate() {
         let origin = fused.origin[i + 1].0;
-        let got = model.read_value(i + 1)?;
+        let got = ctx.read_value(i + 1)?;
         let reference = graph
             .producer(fused.origin[i + 1])
             .map_or("input".into(), |n| n.name.clone());

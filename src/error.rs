@@ -16,6 +16,14 @@ pub enum Error {
     /// wgpu reported a validation or out-of-memory error (captured with an error scope).
     #[error("GPU error in {context}: {message}")]
     Gpu { context: String, message: String },
+    /// The GPU device is gone (destroyed, reset, removed, driver crash): every later call on
+    /// it fails with this; open a new [`crate::runtime::Gpu`] to continue.
+    #[error("the GPU device was lost: {0}")]
+    DeviceLost(String),
+    /// A wait for the GPU (or for a free execution context) ran past its limit
+    /// ([`crate::runtime::GpuOptions::timeout`]).
+    #[error("timed out after {ms} ms waiting for {what}")]
+    Timeout { what: String, ms: u128 },
     /// A tensor shape does not fit the layer that receives it.
     #[error("shape error in layer '{layer}': {message}")]
     Shape { layer: String, message: String },

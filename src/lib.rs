@@ -38,6 +38,12 @@
 //! # Ok::<(), deeper::Error>(())
 //! ```
 //!
+//! Threads: a [`runtime::Gpu`] and a [`runtime::Model`] are `Send + Sync`; [`runtime::Model::run`]
+//! may be called from many threads at once on one model (each call takes an execution context
+//! of its own from the model's pool: weights shared, activations not) and returns exactly what
+//! a lone call returns. Every wait for the device is bounded ([`runtime::GpuOptions::timeout`]);
+//! a lost device is [`Error::DeviceLost`], a wait too long [`Error::Timeout`].
+//!
 //! One op alone, through the same launch path:
 //!
 //! ```no_run

@@ -8,7 +8,10 @@ use rayon::prelude::*;
 /// Values per parallel chunk of a random tensor.
 const RANDOM_CHUNK: usize = 1 << 16;
 
-/// An f32 tensor on the host.
+/// An f32 tensor on the host. The fields are public, so a tensor built without
+/// [`Tensor::new`] can hold a wrong number of values: every boundary that takes one (a model's
+/// run, [`crate::runtime::run_op`], [`crate::cpu::run`], the C ABI) refuses it with
+/// [`Tensor::check`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor {
     pub shape: Shape,
@@ -26,6 +29,20 @@ impl Tensor {
             )));
         }
         Ok(Tensor { shape, data })
+    }
+
+    /// Refuses a tensor whose values do not fill its shape exactly, naming it `what` and
+    /// both sizes.
+    pub fn check(&self, what: &str) -> Result<()> {
+        if self.data.len() != self.shape.numel() {
+            return Err(Error::Invalid(format!(
+                "{what}: a tensor of shape {} needs {} values, it holds {}",
+                self.shape,
+                self.shape.numel(),
+                self.data.len()
+            )));
+        }
+        Ok(())
     }
 
     /// All zeros.

@@ -1,7 +1,8 @@
 //! The C ABI from C and C++ themselves: `include/deeper.h` declares exactly the functions
 //! `src/ffi` exports (and their status values), `tests/c/classify.c` compiles with `cc
 //! -std=c99 -Wall -Wextra -pedantic -Werror` against `libdeeper` and classifies real digits
-//! with LeNet-5's built-in weights, and the header compiles as strict C++ and links.
+//! with LeNet-5's built-in weights, `tests/c/threads.c` shares one model between C threads,
+//! and the header compiles as strict C++ and links.
 
 mod common;
 
@@ -23,7 +24,7 @@ fn compile(var: &str, default: &str, std: &str, src: &Path, exe: &Path) {
     let lib = lib_dir();
     let compiler = std::env::var(var).unwrap_or_else(|_| default.into());
     let out = std::process::Command::new(&compiler)
-        .args([std, "-Wall", "-Wextra", "-pedantic", "-Werror"])
+        .args([std, "-Wall", "-Wextra", "-pedantic", "-Werror", "-pthread"])
         .arg(src)
         .arg(format!("-I{}", root.join("include").display()))
         .arg(format!("-L{}", lib.display()))
@@ -100,6 +101,37 @@ fn c_program_classifies_digits() {
     }
 }
 
+/// Four C threads × 25 calls of `deeper_model_run` on one shared model (lenet5, and ResNet-18
+/// at 64×64) each return, bit for bit, what a lone call on the same input returned (before the
+/// execution contexts, calls overwrote each other's buffers).
+#[cfg(unix)]
+#[test]
+fn c_threads_share_one_model() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = std::env::temp_dir().join(format!("deeper-threads-{}", std::process::id()));
+    compile(
+        "CC",
+        "cc",
+        "-std=c99",
+        &root.join("tests/c/threads.c"),
+        &exe,
+    );
+    for (net, size) in [("lenet5", "0"), ("resnet18", "64")] {
+        let out = std::process::Command::new(&exe)
+            .args([net, size])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{net}: {stdout}\n{stderr}");
+        assert!(stdout.contains("wrong: 0 of 100"), "{net}: {stdout}");
+    }
+    let _ = std::fs::remove_file(&exe);
+}
+
 /// Names of the functions declared (header) or exported (Rust) in `text`: the identifier
 /// starting with `deeper_` right before the first `(` of each line `keep` accepts.
 fn functions(text: &str, keep: impl Fn(&str) -> bool) -> Vec<String> {
@@ -138,6 +170,8 @@ fn c_header_declares_exactly_the_exported_functions() {
         ),
         ("DEEPER_ERROR", DeeperStatus::Error),
         ("DEEPER_ERROR_PANIC", DeeperStatus::Panic),
+        ("DEEPER_ERROR_DEVICE_LOST", DeeperStatus::DeviceLost),
+        ("DEEPER_ERROR_TIMEOUT", DeeperStatus::Timeout),
     ] {
         let line = format!("{name} = {}", value as i32);
         assert!(header.contains(&line), "header lacks '{line}'");

@@ -13,11 +13,13 @@ pub mod network;
 pub mod peak;
 pub mod plot;
 pub mod suite;
+pub mod throughput;
 pub mod tuning;
 
 pub use network::{bench_network, NetworkBench};
 pub use peak::Peak;
 pub use suite::{run_suite, SuiteCase};
+pub use throughput::{throughput, Throughput};
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;
@@ -77,9 +79,10 @@ impl JsonCache {
 /// Wall time of `iters` forward passes of a compiled model submitted back to back (on the input
 /// last written), waiting for the device once at the end: what criterion's `iter_custom` wants.
 pub fn time_passes(model: &Model, iters: u64) -> Result<std::time::Duration> {
+    let mut ctx = model.context()?;
     let t = std::time::Instant::now();
     for _ in 0..iters {
-        model.gpu().submit(model.steps())?;
+        ctx.submit()?;
     }
     model.gpu().wait()?;
     Ok(t.elapsed())

@@ -10,6 +10,7 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 
 fn check_input(graph: &Graph, input: &Tensor) -> Result<()> {
+    input.check("input")?;
     if input.shape.with_n(1) != graph.input || input.shape.n == 0 {
         return Err(Error::shape(
             "input",

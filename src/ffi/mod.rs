@@ -7,7 +7,9 @@
 //! `DEEPER_ERROR_PANIC`). After a failure, [`deeper_last_error`] gives the one-line message
 //! (the same text the CLI prints), kept per thread until the next call. Handles are opaque
 //! boxes the caller frees; a model keeps its GPU alive, so the two can be freed in any order.
-//! Calls on one model must not overlap (one thread at a time, or a lock).
+//! Every function may be called from any thread; `deeper_model_run` may be called on one model
+//! from several threads at once (each call runs on its own execution context, see
+//! [`crate::runtime::Model::run`]).
 
 use crate::error::Error;
 use crate::labels;
@@ -33,6 +35,10 @@ pub enum DeeperStatus {
     Error = 2,
     /// An internal bug, caught at the boundary.
     Panic = 3,
+    /// The GPU device was lost (reset, removed, destroyed): open a new GPU and model.
+    DeviceLost = 4,
+    /// A wait for the GPU (or for a free execution context) ran past its limit.
+    Timeout = 5,
 }
 
 /// Why a call failed: the caller's mistake, or the library's refusal.
@@ -61,7 +67,14 @@ pub(crate) fn guard(f: impl FnOnce() -> Result<(), Fail>) -> DeeperStatus {
     let (status, message) = match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => (DeeperStatus::Ok, String::new()),
         Ok(Err(Fail::Argument(m))) => (DeeperStatus::InvalidArgument, m),
-        Ok(Err(Fail::Library(e))) => (DeeperStatus::Error, e.to_string()),
+        Ok(Err(Fail::Library(e))) => {
+            let status = match e {
+                Error::DeviceLost(_) => DeeperStatus::DeviceLost,
+                Error::Timeout { .. } => DeeperStatus::Timeout,
+                _ => DeeperStatus::Error,
+            };
+            (status, e.to_string())
+        }
         Err(panic) => {
             let what = panic
                 .downcast_ref::<String>()

@@ -235,7 +235,8 @@ pub unsafe extern "C" fn deeper_model_load_image(
 
 /// Runs the network on `input` (`input_len` = N·C·H·W floats, NCHW, preprocessed) and writes
 /// the logits (`logits_len` = N·classes floats). torchvision's GoogLeNet `transform_input` is
-/// applied when the weight file asks for it, as `deeper run` does.
+/// applied when the weight file asks for it, as `deeper run` does. May be called on one model
+/// from several threads at once: each call runs on its own execution context.
 ///
 /// # Safety
 /// `model` must be a live handle, `input` point to `input_len` floats and `logits` to
@@ -263,7 +264,7 @@ pub unsafe extern "C" fn deeper_model_run(
     })
 }
 
-/// Frees a model (NULL is ignored).
+/// Frees a model (NULL is ignored); its device memory is returned at once.
 ///
 /// # Safety
 /// `model` must be NULL or a handle from [`deeper_model_new`], freed at most once.

@@ -33,6 +33,12 @@ pub struct ParamSet {
 }
 
 impl ParamSet {
+    /// Frees the device memory now (in-flight work keeps it until it finishes).
+    pub(super) fn destroy(&self) {
+        let parts = self.tensors.iter().flat_map(|t| &t.parts);
+        parts.for_each(|(_, b)| b.destroy());
+    }
+
     /// Bytes held on the GPU.
     pub fn bytes(&self) -> u64 {
         let per = |p: &ParamBuffers| p.parts.iter().map(|(_, b)| b.size()).sum::<u64>();
@@ -145,13 +151,26 @@ impl Gpu {
         Ok([one(elems[0])?, one(elems[1])?])
     }
 
+    /// A `MAP_READ` buffer of `bytes` to copy results into.
+    pub(super) fn staging(&self, bytes: u64) -> Result<wgpu::Buffer> {
+        self.scoped("readback staging", || {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("readback"),
+                size: bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        })
+    }
+
     /// Reads an activation buffer back to the host (waits for the GPU).
     pub fn read(&self, buf: &ActBuf) -> Result<Tensor> {
         let size = (buf.shape.numel() * 4) as u64;
         if size == 0 {
             return Ok(Tensor::zeros(buf.shape));
         }
-        let staging = self.scoped("readback", || {
+        let start = std::time::Instant::now();
+        let (staging, index) = self.scoped("readback", || {
             let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("readback"),
                 size,
@@ -160,31 +179,53 @@ impl Gpu {
             });
             let mut enc = self.device.create_command_encoder(&Default::default());
             enc.copy_buffer_to_buffer(&buf.buffer, 0, &staging, 0, size);
-            self.queue.submit([enc.finish()]);
-            staging
+            let index = self.queue.submit([enc.finish()]);
+            (staging, index)
         })?;
+        let data = self.read_mapped(&[&staging], index, "readback", start);
+        staging.destroy();
+        Tensor::new(buf.shape, data?.remove(0))
+    }
+
+    /// Maps `staging` (MAP_READ buffers written by submission `index`) and copies them out,
+    /// waiting at most [`Gpu::timeout`] from `start`; each is unmapped again.
+    pub(super) fn read_mapped(
+        &self,
+        staging: &[&wgpu::Buffer],
+        index: wgpu::SubmissionIndex,
+        what: &str,
+        start: std::time::Instant,
+    ) -> Result<Vec<Vec<f32>>> {
         let (tx, rx) = std::sync::mpsc::channel();
-        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
+        for (i, b) in staging.iter().enumerate() {
+            let tx = tx.clone();
+            b.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send((i, r));
+            });
+        }
         let gpu_err = |m: String| Error::Gpu {
-            context: "readback".into(),
+            context: what.into(),
             message: m,
         };
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| gpu_err(e.to_string()))?;
-        rx.recv()
-            .map_err(|e| gpu_err(e.to_string()))?
-            .map_err(|e| gpu_err(e.to_string()))?;
-        let data = {
-            let view = staging
-                .get_mapped_range(..)
-                .map_err(|e| gpu_err(e.to_string()))?;
-            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
-        };
-        staging.unmap();
-        Tensor::new(buf.shape, data)
+        self.wait_for(Some(index), what, start)?;
+        // Another thread's poll may be the one that runs a callback: wait for the rest.
+        for _ in staging {
+            let left = self.timeout().saturating_sub(start.elapsed());
+            let (_, r) = rx.recv_timeout(left).map_err(|_| self.timed_out(what))?;
+            self.alive()?;
+            r.map_err(|e| gpu_err(e.to_string()))?;
+        }
+        staging
+            .iter()
+            .map(|b| {
+                let data = {
+                    let view = b.get_mapped_range(..).map_err(|e| gpu_err(e.to_string()))?;
+                    bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+                };
+                b.unmap();
+                Ok(data)
+            })
+            .collect()
     }
 
     /// Uploads a layer's parameters in the op's GPU layout, split to fit one binding each.

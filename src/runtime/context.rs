@@ -2,11 +2,24 @@
 //! (discrete > integrated > virtual > CPU) unless `DEEPER_BACKEND` (vulkan, metal, dx12, gl)
 //! or `DEEPER_ADAPTER` (a case-insensitive substring of the adapter name) say otherwise. The
 //! device gets the adapter's own limits and, when present, timestamp queries.
+//!
+//! Every wait for the device is bounded by [`GpuOptions::timeout`] ([`Gpu::wait_for`]); a
+//! device that is lost (reset, removed, or [`Gpu::destroy`]ed) turns every later call into
+//! [`Error::DeviceLost`] instead of a hang or a panic.
 
 use super::pipelines::PipelineCache;
 use crate::error::{Error, Result};
 use crate::ops::DeviceCaps;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a wait for a GPU may take by default: a GPU that has not finished one forward pass
+/// in this time is treated as hung.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default on a software adapter (llvmpipe: a CPU, which does not hang but can take
+/// minutes for VGG-16 at batch 32).
+pub const SOFTWARE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// How to choose and configure the GPU.
 #[derive(Clone, Debug, Default)]
@@ -18,16 +31,24 @@ pub struct GpuOptions {
     /// Treat the storage-binding limit as at most this many bytes (tests use it to force the
     /// split paths on small tensors).
     pub max_binding: Option<u64>,
+    /// The longest any wait for the device (a readback, a free execution context) may take
+    /// before it fails with [`Error::Timeout`]; `None` = [`DEFAULT_TIMEOUT`]
+    /// ([`SOFTWARE_TIMEOUT`] on a CPU adapter).
+    pub timeout: Option<Duration>,
 }
 
 impl GpuOptions {
-    /// Options from `DEEPER_BACKEND`, `DEEPER_ADAPTER` and `DEEPER_MAX_BINDING`.
+    /// Options from `DEEPER_BACKEND`, `DEEPER_ADAPTER`, `DEEPER_MAX_BINDING` and
+    /// `DEEPER_TIMEOUT` (seconds, fractions allowed).
     pub fn from_env() -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         GpuOptions {
             backend: var("DEEPER_BACKEND"),
             adapter: var("DEEPER_ADAPTER"),
             max_binding: var("DEEPER_MAX_BINDING").and_then(|v| v.parse().ok()),
+            timeout: var("DEEPER_TIMEOUT")
+                .and_then(|v| v.parse().ok())
+                .and_then(|s: f64| Duration::try_from_secs_f64(s).ok()),
         }
     }
 }
@@ -57,6 +78,9 @@ pub struct Gpu {
     pub(super) pipelines: PipelineCache,
     pub(super) dummy: wgpu::Buffer,
     pub(super) uncaptured: Arc<Mutex<Vec<String>>>,
+    /// Why the device was lost, once it is.
+    lost: Arc<Mutex<Option<String>>>,
+    timeout: Duration,
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
     max_binding: u64,
@@ -169,6 +193,17 @@ impl Gpu {
                 v.push(e.to_string());
             }
         }));
+        let timeout = opts.timeout.unwrap_or(match info.device_type {
+            wgpu::DeviceType::Cpu => SOFTWARE_TIMEOUT,
+            _ => DEFAULT_TIMEOUT,
+        });
+        let lost = Arc::new(Mutex::new(None));
+        let sink = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut l) = sink.lock() {
+                l.get_or_insert(format!("{reason:?}: {message}"));
+            }
+        });
         let dummy = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("dummy"),
             size: 16,
@@ -188,6 +223,8 @@ impl Gpu {
             queue,
             dummy,
             uncaptured,
+            lost,
+            timeout,
             limits,
             max_binding,
         })
@@ -238,13 +275,77 @@ impl Gpu {
         self.timestamps
     }
 
+    /// The longest a wait for this device may take ([`GpuOptions::timeout`]).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Destroys the device, as a GPU reset or removal would: work in flight is abandoned and
+    /// every later call on this `Gpu` (and the models compiled on it) fails with
+    /// [`Error::DeviceLost`]. Other `Gpu`s are not affected. Tests use it to check that a lost
+    /// device gives errors, not hangs.
+    pub fn destroy(&self) {
+        self.mark_lost("destroyed by Gpu::destroy");
+        self.device.destroy();
+    }
+
+    fn mark_lost(&self, why: &str) {
+        if let Ok(mut l) = self.lost.lock() {
+            l.get_or_insert_with(|| why.to_string());
+        }
+    }
+
+    /// [`Error::DeviceLost`] once the device is lost.
+    pub(super) fn alive(&self) -> Result<()> {
+        match self.lost.lock().map(|l| l.clone()) {
+            Ok(None) => Ok(()),
+            Ok(Some(why)) => Err(Error::DeviceLost(why)),
+            Err(_) => Err(Error::DeviceLost("lost-device state poisoned".into())),
+        }
+    }
+
+    /// Waits, at most [`Gpu::timeout`] from `start`, until submission `index` (or every
+    /// submission so far) has finished and its callbacks have run.
+    pub(super) fn wait_for(
+        &self,
+        index: Option<wgpu::SubmissionIndex>,
+        what: &str,
+        start: Instant,
+    ) -> Result<()> {
+        self.alive()?;
+        let timeout = self.timeout.saturating_sub(start.elapsed());
+        let polled = self.device.poll(wgpu::PollType::Wait {
+            submission_index: index,
+            timeout: Some(timeout),
+        });
+        self.alive()?;
+        match polled {
+            Ok(_) => Ok(()),
+            Err(wgpu::PollError::Timeout) => Err(self.timed_out(what)),
+            Err(e) => Err(Error::Gpu {
+                context: what.into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// The [`Error::Timeout`] of a wait for `what` that ran the whole [`Gpu::timeout`].
+    pub(super) fn timed_out(&self, what: &str) -> Error {
+        Error::Timeout {
+            what: what.to_string(),
+            ms: self.timeout.as_millis(),
+        }
+    }
+
     /// Runs `f` inside validation and out-of-memory error scopes; any error becomes
-    /// [`Error::Gpu`] with `context`.
+    /// [`Error::Gpu`] with `context` ([`Error::DeviceLost`] once the device is lost).
     pub(super) fn scoped<T>(&self, context: &str, f: impl FnOnce() -> T) -> Result<T> {
+        self.alive()?;
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let out = f();
         let errs = [pollster::block_on(val.pop()), pollster::block_on(oom.pop())];
+        self.alive()?;
         if let Some(e) = errs.into_iter().flatten().next() {
             return Err(Error::Gpu {
                 context: context.into(),

@@ -210,21 +210,48 @@ fn bind<'a>(
     })
 }
 
+/// What a compiled dispatch is, without its buffers: the same for every execution context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepInfo {
+    pub label: String,
+    /// The shader variant, as [`Step::kernel`].
+    pub kernel: String,
+}
+
+impl StepInfo {
+    /// The description of `step`.
+    pub fn of(step: &Step) -> Self {
+        StepInfo {
+            label: step.label.clone(),
+            kernel: step.kernel.clone(),
+        }
+    }
+}
+
 impl Gpu {
     /// Records `steps` in order into one compute pass and submits them once.
     pub fn submit(&self, steps: &[Step]) -> Result<()> {
         self.scoped("submit", || {
             let mut enc = self.device.create_command_encoder(&Default::default());
-            {
-                let mut pass = enc.begin_compute_pass(&Default::default());
-                for s in steps {
-                    pass.set_pipeline(&s.pipeline.pipeline);
-                    pass.set_bind_group(0, &s.bind_group, &[]);
-                    pass.dispatch_workgroups(s.grid[0], s.grid[1], s.grid[2]);
-                }
-            }
+            self.record(&mut enc, steps);
             self.queue.submit([enc.finish()]);
         })
+    }
+
+    /// Submits nothing: runs the queue's pending writes (uploads, destroyed buffers waiting
+    /// on them) so that their memory can be freed.
+    pub(super) fn flush(&self) -> wgpu::SubmissionIndex {
+        self.queue.submit([])
+    }
+
+    /// Records `steps` in order into one compute pass of `enc`.
+    pub(super) fn record(&self, enc: &mut wgpu::CommandEncoder, steps: &[Step]) {
+        let mut pass = enc.begin_compute_pass(&Default::default());
+        for s in steps {
+            pass.set_pipeline(&s.pipeline.pipeline);
+            pass.set_bind_group(0, &s.bind_group, &[]);
+            pass.dispatch_workgroups(s.grid[0], s.grid[1], s.grid[2]);
+        }
     }
 }
 
@@ -237,6 +264,9 @@ pub fn run_op(
     inputs: &[&Tensor],
     params: &[Tensor],
 ) -> Result<Tensor> {
+    for (i, t) in inputs.iter().enumerate() {
+        t.check(&format!("layer '{layer}' input {i}"))?;
+    }
     let shapes: Vec<Shape> = inputs.iter().map(|t| t.shape).collect();
     let out_shape = op.output_shape(layer, &shapes)?;
     check_params(op, layer, params)?;
@@ -273,6 +303,7 @@ pub fn check_params(op: &Op, layer: &str, params: &[Tensor]) -> Result<()> {
         ));
     }
     for ((name, shape), t) in want.iter().zip(params) {
+        t.check(&format!("weight '{layer}.{name}'"))?;
         if *shape != t.shape {
             return Err(Error::WeightShape {
                 key: format!("{layer}.{name}"),

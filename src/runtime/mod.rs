@@ -9,13 +9,17 @@
 pub mod buffers;
 mod context;
 pub mod exec;
+mod execution;
 pub mod grid;
 pub mod model;
 mod pipelines;
 pub mod profile;
 
 pub use buffers::{ActBuf, ParamSet};
-pub use context::{list_adapters, AdapterSummary, Gpu, GpuOptions};
-pub use exec::{run_op, Step};
-pub use model::Model;
+pub use context::{
+    list_adapters, AdapterSummary, Gpu, GpuOptions, DEFAULT_TIMEOUT, SOFTWARE_TIMEOUT,
+};
+pub use exec::{run_op, Step, StepInfo};
+pub use execution::Context;
+pub use model::{CompileOptions, Model, DEFAULT_MAX_CONTEXTS};
 pub use profile::{LayerTime, Profile, Timing};

@@ -13,7 +13,7 @@
 use super::buffers::ActBuf;
 use super::exec::Step;
 use super::grid::fold;
-use super::{Gpu, Model};
+use super::{Context, Gpu, Model};
 use crate::error::{Error, Result};
 use crate::ops::Shader;
 use crate::tensor::Tensor;
@@ -130,12 +130,9 @@ impl Gpu {
         Ok(p)
     }
 
-    /// Waits until the device is idle.
+    /// Waits until the device is idle (at most [`Gpu::timeout`]).
     pub fn wait(&self) -> Result<()> {
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map(|_| ())
-            .map_err(|e| gpu_err("wait", e))
+        self.wait_for(None, "the device to finish", Instant::now())
     }
 
     /// Each layer submitted and waited for on its own.
@@ -278,8 +275,8 @@ impl Gpu {
         });
         self.wait()?;
         let ctx = "timestamp readback";
-        rx.recv()
-            .map_err(|e| gpu_err(ctx, e))?
+        rx.recv_timeout(self.timeout())
+            .map_err(|_| self.timed_out(ctx))?
             .map_err(|e| gpu_err(ctx, e))?;
         let bytes = b
             .get_mapped_range(..)
@@ -340,11 +337,20 @@ impl Gpu {
     }
 }
 
-impl Model<'_> {
+impl Context<'_, '_> {
     /// Writes `input` and profiles one forward pass layer by layer (outputs are not read).
-    pub fn profile(&self, input: &Tensor, want: Timing) -> Result<Profile> {
+    pub fn profile(&mut self, input: &Tensor, want: Timing) -> Result<Profile> {
         self.write_input(input)?;
-        self.gpu().profile(self.steps(), &self.step_nodes, want)
+        let (gpu, nodes) = (self.model().gpu(), &self.model().step_nodes);
+        let r = gpu.profile(self.steps(), nodes, want);
+        self.check(r)
+    }
+}
+
+impl Model<'_> {
+    /// Profiles one forward pass on `input` layer by layer, on a context of its own.
+    pub fn profile(&self, input: &Tensor, want: Timing) -> Result<Profile> {
+        self.context()?.profile(input, want)
     }
 
     /// Wall-clock nanoseconds of one [`Model::run`]: input upload, forward pass, readback.

@@ -25,6 +25,8 @@ pub struct BenchArgs {
     pub filter: Option<String>,
     /// `--autotune` (`Some(true)`) / `--no-autotune` (`Some(false)`).
     pub tune: Option<bool>,
+    /// Callers on one model (`--threads`).
+    pub threads: Option<usize>,
 }
 
 /// Runs the requested benchmark; `Ok(false)` when a suite case fails its CPU check.
@@ -70,10 +72,14 @@ pub fn bench(a: &BenchArgs) -> Result<bool> {
     if a.layers {
         return suite_cmd(&gpu, a, &opts, &peak);
     }
-    match a.net.as_deref() {
-        Some("all") => all_cmd(&gpu, a, &opts, &peak),
-        Some(net) => net_cmd(&gpu, net, a, &opts, &peak),
-        None => Err(Error::Invalid(
+    match (a.net.as_deref(), a.threads) {
+        (Some("all"), Some(_)) => Err(Error::Invalid(
+            "--threads measures one network, not `all`".into(),
+        )),
+        (Some(net), Some(n)) => threads_cmd(&gpu, net, n, a, &opts),
+        (Some("all"), None) => all_cmd(&gpu, a, &opts, &peak),
+        (Some(net), None) => net_cmd(&gpu, net, a, &opts, &peak),
+        (None, _) => Err(Error::Invalid(
             "bench needs a network name, `all`, --layers or --peak".into(),
         )),
     }
@@ -126,6 +132,43 @@ fn net_cmd(gpu: &Gpu, net: &str, a: &BenchArgs, opts: &BenchOptions, peak: &Peak
     if let Some(path) = &a.plot {
         println!("plot: {}", path.display());
     }
+    Ok(true)
+}
+
+fn threads_cmd(gpu: &Gpu, net: &str, n: usize, a: &BenchArgs, opts: &BenchOptions) -> Result<bool> {
+    let r = bench::throughput(gpu, net, a.batch, a.size, n, opts)?;
+    if a.json {
+        println!("{:#}", serde_json::to_value(&r).map_err(json_err)?);
+        return Ok(true);
+    }
+    println!(
+        "{}: batch {}, {}x{}, one model, {} runs per caller, {} execution contexts",
+        r.network, r.batch, r.size, r.size, opts.runs, r.contexts
+    );
+    let mut t = Table::new(&[
+        "callers",
+        "runs",
+        "seconds",
+        "images/s",
+        "ms per run",
+        "speed-up",
+    ]);
+    for c in [&r.one, &r.many] {
+        t.row(vec![
+            c.threads.to_string(),
+            c.runs.to_string(),
+            format!("{:.2}", c.seconds),
+            format!("{:.2}", c.images_per_s),
+            format!("{:.2}", c.ms_per_run),
+            format!("{:.2}x", c.images_per_s / r.one.images_per_s),
+        ]);
+    }
+    print!("{}", t.render());
+    println!(
+        "memory: weights {:.1} MB (shared) + {:.1} MB per execution context",
+        r.weight_bytes as f64 / 1e6,
+        r.context_bytes as f64 / 1e6
+    );
     Ok(true)
 }
 

@@ -148,6 +148,10 @@ enum Command {
         wall_clock: bool,
         #[command(flatten)]
         tune: TuneArgs,
+        /// Callers on one shared model: images/s of N threads running it at once, beside
+        /// one thread's (instead of the per-layer table).
+        #[arg(long, value_parser = at_least_one, conflicts_with_all = ["layers", "peak", "plot"])]
+        threads: Option<usize>,
     },
 }
 
@@ -218,6 +222,7 @@ fn main() -> ExitCode {
             plot,
             wall_clock,
             tune,
+            threads,
         }) => bench::bench(&bench::BenchArgs {
             net,
             batch,
@@ -230,6 +235,7 @@ fn main() -> ExitCode {
             wall_clock,
             filter,
             tune: tune.flag(),
+            threads,
         }),
     };
     match result {
