@@ -2,7 +2,7 @@
 //! Return `Ok(false)` for "ran, but a check failed" (exit status 1).
 
 use crate::table::{shape, thousands, Table};
-use deeper::check::{check_layers, check_network, random_input};
+use deeper::check::{check_layers, check_network, input_fits, random_input};
 use deeper::graph::infer;
 use deeper::models::{self, ModelOptions, NETWORKS};
 use deeper::runtime::{list_adapters, Gpu, GpuOptions};
@@ -125,6 +125,7 @@ pub fn info(net: &str, size: Option<usize>, aux: bool, json: bool) -> Result<boo
 pub fn check(net: &str, batch: usize, size: Option<usize>, aux: bool, seed: u64) -> Result<bool> {
     let gpu = open_gpu()?;
     let graph = build(net, size, aux, seed)?;
+    input_fits(&graph, batch)?;
     let input = random_input(&graph, batch, seed + 1);
     println!(
         "{net}: batch {batch}, input {}, random weights (seed {seed}), on {}",

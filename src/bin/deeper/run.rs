@@ -10,7 +10,7 @@ use deeper::models::weights::{self, Source};
 use deeper::models::{self, ModelOptions};
 use deeper::preprocess::{transform_input, Preprocess};
 use deeper::runtime::{Gpu, GpuOptions, Model};
-use deeper::{npy, Error, Result, Shape, Tensor};
+use deeper::{limits, npy, Error, Result, Shape, Tensor};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `deeper run`.
@@ -29,28 +29,64 @@ pub struct RunArgs {
 /// The input batch and the name of each sample.
 fn load_inputs(a: &RunArgs, pre: &Preprocess) -> Result<(Tensor, Vec<String>)> {
     if let Some(path) = &a.input {
-        let (dims, data) = npy::read(path)?;
-        let [n, c, h, w] = dims[..] else {
+        let arr = npy::load(path)?;
+        if let Some(from) = arr.converted_from {
+            eprintln!("note: {}: converted from {from} to float32", path.display());
+        }
+        let [n, c, h, w] = arr.dims[..] else {
             return Err(Error::Invalid(format!(
-                "{}: expected a [N, C, H, W] array, got shape {dims:?}",
-                path.display()
+                "{}: expected a [N, C, H, W] array, got shape {:?}",
+                path.display(),
+                arr.dims
             )));
         };
+        let what = |d: &str| format!("{}: {d}", path.display());
+        for (v, limit, d) in [
+            (n, limits::MAX_BATCH, "batch N"),
+            (c, limits::MAX_CHANNELS, "channels C"),
+            (h, limits::MAX_SIDE, "height H"),
+            (w, limits::MAX_SIDE, "width W"),
+        ] {
+            if v == 0 {
+                return Err(Error::Invalid(format!("{} is 0", what(d))));
+            }
+            limits::at_most(v, limit, &what(d))?;
+        }
         let names = (0..n).map(|i| i.to_string()).collect();
-        return Ok((Tensor::new(Shape::new(n, c, h, w), data)?, names));
+        return Ok((Tensor::new(Shape::new(n, c, h, w), arr.values)?, names));
     }
     if a.images.is_empty() {
         return Err(Error::Invalid("give --image FILE… or --input X.npy".into()));
     }
-    let mut data = Vec::new();
-    let mut shape = Shape::new(0, 0, 0, 0);
+    limits::at_most(
+        a.images.len(),
+        limits::MAX_BATCH,
+        "the number of --image files",
+    )?;
+    let side = pre.size();
+    let shape = Shape::new(a.images.len(), pre.mean.len(), side, side);
+    let mut data =
+        limits::try_with_capacity(shape.try_numel("the --image batch")?, "the --image batch")?;
     for p in &a.images {
-        let t = pre.load(p)?;
-        shape = t.shape.with_n(a.images.len());
-        data.extend(t.data);
+        data.extend(pre.load(p)?.data);
     }
     let names = a.images.iter().map(|p| p.display().to_string()).collect();
     Ok((Tensor::new(shape, data)?, names))
+}
+
+/// A weight whose shape depends on the input size (LeNet-5's fc1, the paper AlexNet's fc6)
+/// refuses an input of another size: say that the network takes its native size, not that the
+/// weight is wrong.
+fn explain_size(e: Error, net: &str, input: Shape) -> Error {
+    let native = models::native_size(net);
+    match e {
+        Error::WeightShape { key, .. } if input.h != native => Error::Invalid(format!(
+            "{net} takes {native} × {native} inputs and the input is {} × {} (with other \
+             sizes its weight '{key}' does not fit)",
+            input.h, input.w
+        )),
+        e => e,
+    }
 }
 
 pub fn run(a: &RunArgs) -> Result<bool> {
@@ -77,7 +113,8 @@ pub fn run(a: &RunArgs) -> Result<bool> {
             input.shape, a.net, graph.input.c
         )));
     }
-    let source = weights::load_or_builtin(&mut graph, a.weights.as_deref(), a.strict, a.seed)?;
+    let source = weights::load_or_builtin(&mut graph, a.weights.as_deref(), a.strict, a.seed)
+        .map_err(|e| explain_size(e, &a.net, input.shape))?;
     if let Source::File { unexpected, .. } = &source {
         if !unexpected.is_empty() {
             eprintln!(
