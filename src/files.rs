@@ -3,8 +3,36 @@
 //! leaves a half-written `.npy`, plot or cache where a reader would take it for a good one.
 
 use crate::error::{Error, Result};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
+
+/// Reads a whole input file (an image, an `.npy`, a weight file). A directory or other
+/// non-file is refused by name, and the buffer is reserved with `try_reserve`, so a file larger
+/// than the memory left is an error, not an abort.
+pub fn read_whole(path: &Path) -> Result<Vec<u8>> {
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(Error::Invalid(format!(
+            "{}: not a regular file",
+            path.display()
+        )));
+    }
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(meta.len() as usize).map_err(|_| {
+        Error::Invalid(format!(
+            "{}: out of host memory reading {} bytes",
+            path.display(),
+            meta.len()
+        ))
+    })?;
+    f.read_to_end(&mut bytes).map_err(io)?;
+    Ok(bytes)
+}
 
 /// Writes `bytes` to `path` atomically (temporary file, flushed to disk, then renamed).
 pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -26,10 +26,7 @@ pub struct LoadReport {
 
 /// Loads `path` into `graph`'s parameters.
 pub fn load_file(graph: &mut Graph, path: &Path, strict: bool) -> Result<LoadReport> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let bytes = crate::files::read_whole(path)?;
     load_bytes(graph, &bytes, &path.display().to_string(), strict)
 }
 
@@ -48,6 +45,12 @@ pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
         ))
     };
     let mut f = std::fs::File::open(path).map_err(io)?;
+    if !f.metadata().map_err(io)?.is_file() {
+        return Err(Error::Invalid(format!(
+            "{}: not a regular file",
+            path.display()
+        )));
+    }
     let mut len = [0u8; 8];
     f.read_exact(&mut len)
         .map_err(|_| bad("shorter than 8 bytes".into()))?;

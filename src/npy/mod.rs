@@ -30,21 +30,9 @@ fn bad(path: &Path, msg: impl Into<String>) -> Error {
     Error::Invalid(format!("{}: {}", path.display(), msg.into()))
 }
 
-fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let io = |source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if !meta.is_file() {
-        return Err(bad(path, "not a regular file"));
-    }
-    std::fs::read(path).map_err(io)
-}
-
 /// Reads any array NumPy can save with a numeric dtype, converted to float32 in C order.
 pub fn load(path: &Path) -> Result<Array> {
-    let bytes = read_bytes(path)?;
+    let bytes = crate::files::read_whole(path)?;
     parse(&bytes).map_err(|m| bad(path, m))
 }
 
