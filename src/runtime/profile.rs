@@ -19,7 +19,6 @@ use crate::ops::Shader;
 use crate::tensor::Tensor;
 use std::ops::Range;
 use std::time::Instant;
-use wgpu::util::DeviceExt;
 
 /// Layers per query set (two queries each).
 const LAYERS_PER_SET: usize = (wgpu::QUERY_SET_MAX_QUERIES / 2) as usize;
@@ -303,15 +302,10 @@ impl Gpu {
             workgroups,
             self.limits().max_compute_workgroups_per_dimension,
         )?;
+        let uniform =
+            self.buffer_init(shader.name, "uniform", uniform, wgpu::BufferUsages::UNIFORM)?;
         self.scoped(shader.name, || {
             let pipeline = self.pipelines.get(&self.device, shader, &[]);
-            let uniform = self
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("uniform"),
-                    contents: uniform,
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
             let mut entries: Vec<wgpu::BindGroupEntry> = buffers
                 .iter()
                 .enumerate()
