@@ -71,7 +71,7 @@ enum Command {
         /// How many classes to show per input.
         #[arg(long, default_value_t = 5, value_parser = at_least_one)]
         top: usize,
-        /// Write the float32 [N, classes] logits (before softmax) here.
+        /// Write the float32 [N, classes] logits (before softmax) here (`-`: standard output).
         #[arg(long)]
         save_logits: Option<PathBuf>,
         /// Print one JSON document.

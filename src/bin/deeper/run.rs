@@ -183,7 +183,7 @@ fn print_text(
             );
         }
     }
-    if let Some(p) = &a.save_logits {
+    if let Some(p) = a.save_logits.as_ref().filter(|p| p.as_os_str() != "-") {
         println!("logits saved to {}", Path::new(p).display());
     }
 }
