@@ -647,3 +647,31 @@ fn logits_go_to_stdout_or_through_a_link() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn environment_and_help_say_what_they_take() {
+    let out = Command::new(env!("CARGO_BIN_EXE_deeper"))
+        .args(["bench", "lenet5", "--runs", "1"])
+        .env("DEEPER_TIMING", "bogus")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("DEEPER_TIMING") && stderr.contains("bogus"),
+        "{stderr}"
+    );
+    let help = String::from_utf8_lossy(&deeper(&["info", "--help"]).stdout).to_string();
+    assert!(
+        help.contains("resnet152") && help.contains("googlenet-paper"),
+        "{help}"
+    );
+    let help = String::from_utf8_lossy(&deeper(&["check", "--help"]).stdout).to_string();
+    for flag in [
+        "--batch <BATCH>  Batch size",
+        "--size <SIZE>    Input height",
+        "--aux",
+    ] {
+        assert!(help.contains(flag), "{flag}: {help}");
+    }
+}

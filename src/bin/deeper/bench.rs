@@ -36,11 +36,12 @@ pub fn bench(a: &BenchArgs) -> Result<bool> {
     } else if let Some(net) = a.net.as_deref().filter(|n| *n != "all" && !a.peak) {
         deeper::models::check_name(net)?;
     }
+    let env_timing = Timing::try_from_env()?;
     let gpu = Gpu::new(&GpuOptions::from_env())?;
     let timing = if a.wall_clock {
         Timing::WallClock
     } else {
-        Timing::from_env()
+        env_timing
     };
     let opts = BenchOptions {
         runs: a.runs,
