@@ -74,6 +74,10 @@ fn load_inputs(a: &RunArgs, pre: &Preprocess) -> Result<(Tensor, Vec<String>)> {
     Ok((Tensor::new(shape, data)?, names))
 }
 
+/// Networks whose classifier's input grows with the input size (no adaptive pooling before
+/// it): with weights, only their native size fits.
+const SIZED_CLASSIFIER: [&str; 2] = ["lenet5", "alexnet-paper"];
+
 /// A weight whose shape depends on the input size (LeNet-5's fc1, the paper AlexNet's fc6)
 /// refuses an input of another size: say that the network takes its native size, not that the
 /// weight is wrong.
@@ -99,6 +103,15 @@ pub fn run(a: &RunArgs) -> Result<bool> {
         return Err(Error::Invalid(format!(
             "input {} is not square",
             input.shape
+        )));
+    }
+    let native = models::native_size(&a.net);
+    let fixed_weights = a.weights.is_some() || models::builtin_weights(&a.net).is_some();
+    if fixed_weights && SIZED_CLASSIFIER.contains(&a.net.as_str()) && input.shape.h != native {
+        return Err(Error::Invalid(format!(
+            "{} takes {native} × {native} inputs (its weights fix the classifier's size) and the \
+             input is {} × {}",
+            a.net, input.shape.h, input.shape.w
         )));
     }
     let opts = ModelOptions {
