@@ -83,6 +83,7 @@ pub struct LayerCheck {
 
 /// Compares every value the fused GPU graph computes with the CPU value it stands for.
 pub fn check_layers(gpu: &Gpu, graph: &Graph, input: &Tensor) -> Result<Vec<LayerCheck>> {
+    cpu::check_memory(graph, input.shape.n)?;
     let fused = fuse(graph);
     let model = Model::compile(gpu, &fused.graph, input.shape.n, false)?;
     model.forward(input)?;

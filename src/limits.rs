@@ -22,6 +22,9 @@ pub const MAX_RUNS: usize = 100_000;
 /// checking a network holds a few copies of its weights, so a bound of 4 GiB let `check
 /// lenet5 --size 2048` (a 2 GB fc1) abort under a 6 GB address-space cap.
 pub const MAX_HOST_TENSOR_BYTES: u64 = 1 << 30;
+/// Most bytes of activations the CPU reference keeps at once (`cpu::run` keeps every value of
+/// the graph: VGG-16 at batch 64 keeps 3.9 GB).
+pub const MAX_CPU_ACTIVATION_BYTES: u64 = 6 << 30;
 /// Largest image plane handled by preprocessing (decoded or resized, pixels per channel):
 /// 64 Mpixel, a 10,000 × 6,400 photo.
 pub const MAX_IMAGE_PIXELS: u64 = 64 << 20;

@@ -308,3 +308,20 @@ fn environment_and_help_say_what_they_take() {
         assert!(help.contains(flag), "{flag}: {help}");
     }
 }
+
+/// `check` refuses a batch whose CPU reference would keep more activations than the limit,
+/// before the GPU runs (GPU: `check` opens the device first).
+#[test]
+fn check_bounds_the_cpu_reference() {
+    let out = deeper(&["check", "vgg16", "--batch", "128"]);
+    if crate::no_gpu(&out) {
+        eprintln!("SKIPPED: needs a GPU");
+        return;
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("CPU reference of vgg16 at batch 128") && stderr.contains("limit"),
+        "{stderr}"
+    );
+}
