@@ -48,11 +48,16 @@ pub fn read(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
     Ok((a.dims, a.values))
 }
 
-/// One element type: its size in bytes, its NumPy name and a decoder of one element.
+/// One element type, from a NumPy type string (`'<f4'`, `'>i8'`, `'|u1'`);
+/// [`Dtype::to_f32`] decodes one element.
 struct Dtype {
+    /// Bytes per element.
     size: usize,
+    /// NumPy's name (`float64`), for messages.
     name: &'static str,
+    /// Little-endian (or a single byte).
     little: bool,
+    /// `f`, `i`, `u` or `b`.
     kind: u8,
 }
 

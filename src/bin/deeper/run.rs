@@ -78,21 +78,6 @@ fn load_inputs(a: &RunArgs, pre: &Preprocess) -> Result<(Tensor, Vec<String>)> {
 /// it): with weights, only their native size fits.
 const SIZED_CLASSIFIER: [&str; 2] = ["lenet5", "alexnet-paper"];
 
-/// A weight whose shape depends on the input size (LeNet-5's fc1, the paper AlexNet's fc6)
-/// refuses an input of another size: say that the network takes its native size, not that the
-/// weight is wrong.
-fn explain_size(e: Error, net: &str, input: Shape) -> Error {
-    let native = models::native_size(net);
-    match e {
-        Error::WeightShape { key, .. } if input.h != native => Error::Invalid(format!(
-            "{net} takes {native} × {native} inputs and the input is {} × {} (with other \
-             sizes its weight '{key}' does not fit)",
-            input.h, input.w
-        )),
-        e => e,
-    }
-}
-
 pub fn run(a: &RunArgs) -> Result<bool> {
     let (pre, transform) = Preprocess::for_weights(&a.net, a.weights.as_deref())?;
     let (mut input, names) = load_inputs(a, &pre)?;
@@ -126,8 +111,7 @@ pub fn run(a: &RunArgs) -> Result<bool> {
             input.shape, a.net, graph.input.c
         )));
     }
-    let source = weights::load_or_builtin(&mut graph, a.weights.as_deref(), a.strict, a.seed)
-        .map_err(|e| explain_size(e, &a.net, input.shape))?;
+    let source = weights::load_or_builtin(&mut graph, a.weights.as_deref(), a.strict, a.seed)?;
     if let Source::File { unexpected, .. } = &source {
         if !unexpected.is_empty() {
             eprintln!(
