@@ -50,8 +50,9 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut out = std::io::stdout().lock();
         return out.write_all(bytes).and_then(|_| out.flush()).map_err(io);
     }
-    let target = resolve_links(path).map_err(io)?;
-    match std::fs::metadata(&target) {
+    // Through links (open follows them): a directory is refused, a device or pipe
+    // (`/dev/stdout` is a link to one) is written directly.
+    match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {
             return Err(Error::Invalid(format!(
                 "{}: is a directory, not a file to write",
@@ -61,12 +62,13 @@ pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
         Ok(m) if !m.is_file() => {
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
-                .open(&target)
+                .open(path)
                 .map_err(io)?;
             return f.write_all(bytes).and_then(|_| f.flush()).map_err(io);
         }
         _ => {}
     }
+    let target = resolve_links(path).map_err(io)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -177,8 +179,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("real: is a directory"), "{e}");
-        // Not a regular file: written directly.
+        // Not a regular file, or a link to one: written directly.
         write_whole(Path::new("/dev/null"), b"gone").unwrap();
+        symlink("/dev/null", dir.join("null")).unwrap();
+        write_whole(&dir.join("null"), b"gone").unwrap();
+        std::fs::remove_file(dir.join("null")).unwrap();
         symlink("loop", dir.join("loop")).unwrap();
         assert!(write_whole(&dir.join("loop"), b"x").is_err());
         let mut names: Vec<_> = std::fs::read_dir(&dir)

@@ -69,7 +69,8 @@ fn processes_sharing_a_cache_and_an_output_directory_all_succeed() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `--save-logits -` writes the `.npy` to standard output; a link is written through.
+/// `--save-logits -` (or `/dev/stdout`) writes the `.npy` to standard output; a link is
+/// written through.
 #[test]
 fn logits_go_to_stdout_or_through_a_link() {
     let dir = scratch("logits");
@@ -94,6 +95,24 @@ fn logits_go_to_stdout_or_through_a_link() {
     let len = 10 + u16::from_le_bytes([s[8], s[9]]) as usize + 10 * 4;
     let a = npy::parse(&s[..len]).unwrap();
     assert_eq!(a.dims, [1, 10]);
+    // /dev/stdout is a link to a pipe here (the output is captured).
+    #[cfg(target_os = "linux")]
+    {
+        let out = deeper(&[
+            "run",
+            "lenet5",
+            "--image",
+            d,
+            "--save-logits",
+            "/dev/stdout",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.starts_with(b"\x93NUMPY"));
+    }
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink("real.npy", dir.join("link.npy")).unwrap();
