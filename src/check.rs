@@ -38,6 +38,14 @@ pub fn random_input(graph: &Graph, batch: usize, seed: u64) -> Tensor {
     Tensor::uniform(graph.input.with_n(batch), -1.0, 1.0, &mut Rng::new(seed))
 }
 
+/// Whether `graph`'s input at `batch` fits the host budget ([`crate::limits`]): checked before
+/// [`random_input`] allocates it, so an absurd `--batch` × `--size` is an error naming both.
+pub fn input_fits(graph: &Graph, batch: usize) -> Result<()> {
+    let shape = graph.input.with_n(batch);
+    shape.try_numel(&format!("input {shape} (--batch {batch})"))?;
+    Ok(())
+}
+
 /// Runs `graph` on the GPU (fused, tuned as `tuning` says, planned) and on the CPU (as built)
 /// and compares the logits.
 pub fn check_network(
@@ -94,6 +102,7 @@ pub fn check_layers(
     input: &Tensor,
     tuning: Tuning,
 ) -> Result<Vec<LayerCheck>> {
+    cpu::check_memory(graph, input.shape.n)?;
     let mut fused = fuse(graph);
     tune(gpu, &mut fused.graph, input.shape.n, tuning)?;
     let model = Model::compile(gpu, &fused.graph, input.shape.n, false)?;

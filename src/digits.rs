@@ -30,7 +30,7 @@ pub fn heldout() -> Result<(Tensor, Vec<usize>)> {
             .flat_map(|y| (0..28).map(move |x| (x, y)))
             .map(|(x, y)| img.get_pixel((c * 28 + x) as u32, (r * 28 + y) as u32).0[0])
             .collect();
-        data.extend(pre.apply(&tile, 28, 28, 1).data);
+        data.extend(pre.apply(&tile, 28, 28, 1)?.data);
     }
     Ok((
         Tensor::new(Shape::new(labels.len(), 1, side, side), data)?,

@@ -66,6 +66,7 @@ pub mod ffi;
 pub mod files;
 pub mod graph;
 pub mod labels;
+pub mod limits;
 pub mod models;
 pub mod npy;
 pub mod ops;

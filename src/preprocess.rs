@@ -4,8 +4,16 @@
 //! between, as `Resample.c` does), centre crop (Python's round-half-even offsets), scale to
 //! [0, 1], normalise with the mean and std. LeNet-5 takes MNIST-style digits: grayscale (PIL's
 //! `convert("L")`: ITU-R 601-2 luma), 28×28, padded by 2 to 32×32, MNIST mean/std.
+//!
+//! Hostile images and metadata are refused before memory is asked for: the format is detected
+//! from the content (a PNG named `.jpg` decodes), the decoder keeps the `image` crate's 512 MiB
+//! allocation limit, and an image's aspect ratio and every plane preprocessing would allocate
+//! are checked against [`crate::limits`]. A JPEG without its end marker decodes as the `image`
+//! crate decodes it (the missing part filled in) with a warning on stderr. Metadata values are
+//! finite, `std > 0`, `crop_size ≤ resize_size ≤` [`crate::limits::MAX_SIDE`].
 
 use crate::error::{Error, Result};
+use crate::limits::{self, MAX_ASPECT, MAX_IMAGE_PIXELS, MAX_SIDE};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::collections::BTreeMap;
@@ -52,8 +60,10 @@ impl Preprocess {
     /// This preprocessing with the overrides a weight file's metadata gives (`resize_size`,
     /// `crop_size`, `mean`, `std`; as written by `scripts/export_torchvision.py`).
     pub fn with_metadata(mut self, meta: &BTreeMap<String, String>) -> Result<Preprocess> {
-        let bad = |k: &str, v: &str| {
-            Error::Invalid(format!("weight file metadata: {k} = '{v}' is not valid"))
+        let bad = |k: &str, v: &str, why: &str| {
+            Error::Invalid(format!(
+                "weight file metadata: {k} = '{v}' is not valid ({why})"
+            ))
         };
         let size = |k: &str| -> Result<Option<usize>> {
             meta.get(k)
@@ -61,26 +71,40 @@ impl Preprocess {
                     v.trim()
                         .parse()
                         .ok()
-                        .filter(|s| *s > 0)
-                        .ok_or_else(|| bad(k, v))
+                        .filter(|s| (1..=MAX_SIDE).contains(s))
+                        .ok_or_else(|| bad(k, v, &format!("a size from 1 to {MAX_SIDE}")))
                 })
                 .transpose()
         };
-        let list = |k: &str, channels: usize| -> Result<Option<Vec<f32>>> {
+        let list = |k: &str, channels: usize, positive: bool| -> Result<Option<Vec<f32>>> {
             meta.get(k)
                 .map(|v| {
                     let vals: Option<Vec<f32>> =
                         v.split(',').map(|x| x.trim().parse().ok()).collect();
-                    vals.filter(|l| l.len() == channels)
-                        .ok_or_else(|| bad(k, v))
+                    let why = if positive {
+                        format!("{channels} finite values > 0, comma-separated")
+                    } else {
+                        format!("{channels} finite values, comma-separated")
+                    };
+                    vals.filter(|l| {
+                        l.len() == channels
+                            && l.iter().all(|x| x.is_finite() && (!positive || *x > 0.0))
+                    })
+                    .ok_or_else(|| bad(k, v, &why))
                 })
                 .transpose()
         };
         self.resize = size("resize_size")?.unwrap_or(self.resize);
         self.crop = size("crop_size")?.unwrap_or(self.crop);
+        if self.crop > self.resize {
+            return Err(Error::Invalid(format!(
+                "weight file metadata: crop_size {} is larger than resize_size {}",
+                self.crop, self.resize
+            )));
+        }
         let channels = self.mean.len();
-        self.mean = list("mean", channels)?.unwrap_or(self.mean);
-        self.std = list("std", channels)?.unwrap_or(self.std);
+        self.mean = list("mean", channels, false)?.unwrap_or(self.mean);
+        self.std = list("std", channels, true)?.unwrap_or(self.std);
         Ok(self)
     }
 
@@ -93,11 +117,30 @@ impl Preprocess {
             Some(path) => crate::models::weights::read_metadata(path)?,
             None => BTreeMap::new(),
         };
-        let transform = meta.get("transform_input").is_some_and(|v| v == "true");
-        Ok((
-            Preprocess::for_network(name).with_metadata(&meta)?,
-            transform,
-        ))
+        let named = |e: Error| match weights {
+            Some(path) => Error::Invalid(format!("{}: {e}", path.display())),
+            None => e,
+        };
+        let pre = Preprocess::for_network(name)
+            .with_metadata(&meta)
+            .map_err(named)?;
+        let transform = match meta.get("transform_input").map(String::as_str) {
+            None | Some("false") => false,
+            Some("true") if pre.mean.len() == 3 => true,
+            Some("true") => {
+                return Err(named(Error::Invalid(format!(
+                    "weight file metadata: transform_input = 'true', but {name} takes {} \
+                     input channel(s), not 3",
+                    pre.mean.len()
+                ))))
+            }
+            Some(v) => {
+                return Err(named(Error::Invalid(format!(
+                    "weight file metadata: transform_input = '{v}' is not valid ('true' or 'false')"
+                ))))
+            }
+        };
+        Ok((pre, transform))
     }
 
     /// The side of the square tensor this preprocessing produces (crop plus padding).
@@ -126,12 +169,33 @@ impl Preprocess {
         }
     }
 
-    /// Decodes `path` and preprocesses it into a `[1, C, crop + 2·pad, crop + 2·pad]` tensor.
+    /// Decodes `path` (format from its content) and preprocesses it into a
+    /// `[1, C, crop + 2·pad, crop + 2·pad]` tensor; errors name the file.
     pub fn load(&self, path: &Path) -> Result<Tensor> {
-        let img = image::open(path).map_err(|e| {
-            Error::Invalid(format!("{}: cannot decode image ({e})", path.display()))
-        })?;
-        let (w, h) = (img.width() as usize, img.height() as usize);
+        let named = |m: String| Error::Invalid(format!("{}: {m}", path.display()));
+        let bytes = crate::files::read_whole(path)?;
+        let reader = image::ImageReader::new(std::io::Cursor::new(&bytes))
+            .with_guessed_format()
+            .map_err(|e| named(format!("cannot read image ({e})")))?;
+        let Some(format) = reader.format() else {
+            return Err(named(
+                "not a JPEG or PNG image (its content is neither)".into(),
+            ));
+        };
+        let decoder = reader
+            .into_decoder()
+            .map_err(|e| named(format!("cannot decode image ({e})")))?;
+        let (w, h) = image::ImageDecoder::dimensions(&decoder);
+        let (w, h) = (w as usize, h as usize);
+        self.check_image(w, h).map_err(named)?;
+        if format == image::ImageFormat::Jpeg && !has_jpeg_end(&bytes) {
+            eprintln!(
+                "warning: {}: JPEG data is truncated (no end marker); the missing part is filled in",
+                path.display()
+            );
+        }
+        let img = image::DynamicImage::from_decoder(decoder)
+            .map_err(|e| named(format!("cannot decode image ({e})")))?;
         let channels = self.mean.len();
         let pixels: Vec<u8> = if channels == 1 {
             match img {
@@ -141,11 +205,50 @@ impl Preprocess {
         } else {
             img.to_rgb8().into_raw()
         };
-        Ok(self.apply(&pixels, w, h, channels))
+        self.apply(&pixels, w, h, channels)
+            .map_err(|e| named(e.to_string()))
+    }
+
+    /// Whether a `w × h` image can be preprocessed within [`crate::limits`]: not empty, an
+    /// aspect ratio of at most [`MAX_ASPECT`], and every plane the resize makes (the
+    /// horizontal pass `new_w × h`, the result `new_w × new_h`) at most [`MAX_IMAGE_PIXELS`].
+    pub fn check_image(&self, w: usize, h: usize) -> std::result::Result<(), String> {
+        if w == 0 || h == 0 {
+            return Err(format!("image is {w} × {h} pixels"));
+        }
+        if w.max(h) / w.min(h) > MAX_ASPECT {
+            return Err(format!(
+                "image of {w} × {h} pixels has an aspect ratio over the limit of {MAX_ASPECT}:1"
+            ));
+        }
+        let (nw, nh) = resized_size(w, h, self.resize);
+        for (what, a, b) in [
+            ("image", w, h),
+            ("resize pass", nw, h),
+            ("resized image", nw, nh),
+        ] {
+            let px = (a as u64).saturating_mul(b as u64);
+            if px > MAX_IMAGE_PIXELS {
+                return Err(format!(
+                    "{what} of {a} × {b} = {px} pixels is over the limit of {MAX_IMAGE_PIXELS} pixels"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Preprocesses interleaved 8-bit pixels (`h` rows of `w` pixels of `channels` bytes).
-    pub fn apply(&self, pixels: &[u8], w: usize, h: usize, channels: usize) -> Tensor {
+    pub fn apply(&self, pixels: &[u8], w: usize, h: usize, channels: usize) -> Result<Tensor> {
+        let invalid = |m: String| Error::Invalid(m);
+        self.check_image(w, h).map_err(invalid)?;
+        let need = limits::product(&[w, h, channels], "image")?;
+        if pixels.len() != need || channels != self.mean.len() {
+            return Err(invalid(format!(
+                "{} bytes of pixels for a {w} × {h} image of {channels} channel(s) ({} expected)",
+                pixels.len(),
+                self.mean.len()
+            )));
+        }
         let (nw, nh) = resized_size(w, h, self.resize);
         let planes: Vec<Vec<u8>> = (0..channels)
             .map(|c| {
@@ -182,11 +285,22 @@ impl Preprocess {
                 }
             }
         }
-        t
+        Ok(t)
     }
 }
 
+/// Whether JPEG data ends with its end-of-image marker (`FF D9`, trailing zeros or
+/// whitespace allowed): a file cut short lacks it, and Pillow refuses such a file.
+fn has_jpeg_end(bytes: &[u8]) -> bool {
+    let end = bytes
+        .iter()
+        .rposition(|b| !matches!(b, 0 | b'\n' | b'\r' | b' '))
+        .map_or(0, |i| i + 1);
+    bytes[..end].ends_with(&[0xFF, 0xD9])
+}
+
 /// torchvision's `Resize(size)`: the shorter side becomes `size`, the longer `int(size·long/short)`.
+/// (Float to usize saturates, so an absurd ratio gives a size the callers refuse.)
 fn resized_size(w: usize, h: usize, size: usize) -> (usize, usize) {
     if w <= h {
         (size, (size as f64 * h as f64 / w as f64) as usize)

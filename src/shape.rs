@@ -38,6 +38,22 @@ impl Shape {
         self.n * self.c * self.h * self.w
     }
 
+    /// Number of elements, `None` when the product passes `usize` (shapes from user input).
+    pub fn checked_numel(&self) -> Option<usize> {
+        self.n
+            .checked_mul(self.c)?
+            .checked_mul(self.h)?
+            .checked_mul(self.w)
+    }
+
+    /// Number of elements of a shape from user input; an error naming `what` when the product
+    /// passes `usize` or its f32 bytes the host budget ([`crate::limits::host_bytes`]).
+    pub fn try_numel(&self, what: &str) -> Result<usize> {
+        let n = crate::limits::product(&self.dims(), what)?;
+        crate::limits::host_bytes(n, what)?;
+        Ok(n)
+    }
+
     /// Elements of one sample (`c·h·w`).
     pub const fn per_sample(&self) -> usize {
         self.c * self.h * self.w
@@ -114,11 +130,15 @@ impl Window {
         if self.kernel == 0 || self.stride == 0 || self.dilation == 0 {
             return Err("kernel, stride and dilation must be positive".into());
         }
-        let (stride, span) = (self.stride as i64, self.span() as i64);
-        let padded = (input + self.pad_before + self.pad_after) as i64;
+        // i128: no usize input, padding or span can wrap it.
+        let (stride, span) = (self.stride as i128, self.span() as i128);
+        let padded = input as i128 + self.pad_before as i128 + self.pad_after as i128;
         let round_up = if self.ceil_mode { stride - 1 } else { 0 };
         let mut out = (padded - span + round_up).div_euclid(stride) + 1;
-        if self.ceil_mode && out > 0 && (out - 1) * stride >= (input + self.pad_before) as i64 {
+        if self.ceil_mode
+            && out > 0
+            && (out - 1) * stride >= input as i128 + self.pad_before as i128
+        {
             out -= 1;
         }
         if out <= 0 {
@@ -129,7 +149,7 @@ impl Window {
                 self.span()
             ));
         }
-        Ok(out as usize)
+        usize::try_from(out).map_err(|_| format!("output length {out} is too large"))
     }
 }
 

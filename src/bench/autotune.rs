@@ -290,12 +290,14 @@ impl Tuner {
         })
     }
 
-    /// Writes new choices to the cache file.
+    /// Writes new choices to the cache file (a cache that cannot be written is a warning).
     pub fn save(&self) -> Result<()> {
         if !self.dirty {
             return Ok(());
         }
-        cache().write(&self.cache)
+        // Merged into what is on disk now (another process may have added choices).
+        cache().update(|disk: &mut BTreeMap<String, String>| disk.extend(self.cache.clone()));
+        Ok(())
     }
 }
 

@@ -33,7 +33,16 @@ use std::path::PathBuf;
 
 /// A JSON cache file (the peak rates, the autotuner's choices): `$<env>` when set, else
 /// `$XDG_CACHE_HOME/deeper/<file>`, else `~/.cache/deeper/<file>`; none without a home.
+///
+/// Several processes share it (one per GPU, or runs started together): [`JsonCache::update`]
+/// takes an advisory lock on `<file>.lock`, re-reads the file, merges, and replaces it whole
+/// (unique temporary file, [`crate::files::write_whole`]), so no writer drops another's
+/// entries. A cache that cannot be read is the default; one that cannot be written is a
+/// one-line warning: never a failed command.
 pub(crate) struct JsonCache(Option<PathBuf>);
+
+/// A cache file larger than this is not read (treated as corrupt and rebuilt).
+const MAX_CACHE_BYTES: u64 = 16 << 20;
 
 impl JsonCache {
     pub(crate) fn new(env: &str, file: &str) -> JsonCache {
@@ -51,28 +60,57 @@ impl JsonCache {
         self.0.as_deref()
     }
 
-    /// The cached value; the default when the file is missing or unreadable (a corrupt cache
-    /// is rebuilt, not an error).
+    /// The cached value; the default when the file is missing, too large or corrupt (a bad
+    /// cache is rebuilt, not an error).
     pub(crate) fn read<T: DeserializeOwned + Default>(&self) -> T {
         self.0
             .as_ref()
+            .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() <= MAX_CACHE_BYTES))
             .and_then(|p| std::fs::read_to_string(p).ok())
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default()
     }
 
-    /// Replaces the file with `value` (its directory created, the file written whole).
-    pub(crate) fn write<T: Serialize>(&self, value: &T) -> Result<()> {
-        let Some(path) = &self.0 else { return Ok(()) };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-                path: dir.display().to_string(),
-                source,
-            })?;
+    /// Applies `merge` to the value on disk under the lock and writes the result; a failure
+    /// is a warning on stderr.
+    pub(crate) fn update<T: Serialize + DeserializeOwned + Default>(
+        &self,
+        merge: impl FnOnce(&mut T),
+    ) {
+        let Some(path) = &self.0 else { return };
+        if let Err(e) = self.locked_update(path, merge) {
+            eprintln!("warning: cache not updated: {e}");
         }
+    }
+
+    fn locked_update<T: Serialize + DeserializeOwned + Default>(
+        &self,
+        path: &std::path::Path,
+        merge: impl FnOnce(&mut T),
+    ) -> Result<()> {
+        let io = |p: &std::path::Path| {
+            let p = p.display().to_string();
+            move |source| Error::Io { path: p, source }
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let mut lock_name = path.file_name().unwrap_or_default().to_os_string();
+        lock_name.push(".lock");
+        let lock_path = path.with_file_name(lock_name);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        lock.lock().map_err(io(&lock_path))?;
+        let mut value: T = self.read();
+        merge(&mut value);
         let text =
-            serde_json::to_string_pretty(value).map_err(|e| Error::Invalid(e.to_string()))?;
+            serde_json::to_string_pretty(&value).map_err(|e| Error::Invalid(e.to_string()))?;
         crate::files::write_whole(path, text.as_bytes())
+        // The lock is released when `lock` closes.
     }
 }
 
@@ -313,14 +351,35 @@ mod tests {
         let path = dir.join("sub").join("c.json");
         let cache = JsonCache(Some(path.clone()));
         assert_eq!(cache.read::<Vec<u32>>(), Vec::<u32>::new());
-        cache.write(&vec![1u32, 2]).expect("write");
+        cache.update(|v: &mut Vec<u32>| v.extend([1, 2]));
         assert_eq!(cache.read::<Vec<u32>>(), vec![1, 2]);
         std::fs::write(&path, "{corrupt").unwrap();
         assert_eq!(cache.read::<Vec<u32>>(), Vec::<u32>::new());
-        assert!(
-            JsonCache(None).write(&1u32).is_ok(),
-            "no home: nothing to write"
-        );
+        JsonCache(None).update(|v: &mut u32| *v = 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Eight threads, each through its own JsonCache, add 25 entries apiece to one file
+    /// at once: every entry is there at the end.
+    #[test]
+    fn concurrent_writers_lose_no_entry() {
+        let dir = std::env::temp_dir().join(format!("deeper-cache-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("race.json");
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let path = path.clone();
+                s.spawn(move || {
+                    for i in 0..25 {
+                        JsonCache(Some(path.clone())).update(|m: &mut BTreeMap<String, u32>| {
+                            m.insert(format!("{t}-{i}"), i);
+                        });
+                    }
+                });
+            }
+        });
+        let all: BTreeMap<String, u32> = JsonCache(Some(path)).read();
+        assert_eq!(all.len(), 200);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

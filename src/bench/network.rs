@@ -66,6 +66,7 @@ pub fn bench_network(
             ..Default::default()
         },
     )?;
+    crate::check::input_fits(&graph, batch)?;
     let mut fused = fuse(&graph);
     let autotune_ms = tune(gpu, &mut fused.graph, batch, opts)?;
     let model = Model::compile(gpu, &fused.graph, batch, true)?;

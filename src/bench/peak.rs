@@ -229,22 +229,38 @@ fn cache() -> JsonCache {
     JsonCache::new("DEEPER_PEAK_CACHE", "peak.json")
 }
 
-/// The cached ceilings of `gpu`'s device, if any.
+/// Ceilings above these are not a device's (an H200 reaches about 60,000 GFLOP/s and
+/// 4,800 GB/s): a cached value outside `(0, max]` or not finite is measured again.
+const MAX_GFLOPS: f64 = 1e7;
+const MAX_GBPS: f64 = 1e6;
+
+/// The cached ceilings of `gpu`'s device, if any; an entry with impossible values is
+/// reported on stderr and ignored (so it is measured again and replaced).
 pub fn cached(gpu: &Gpu) -> Option<Peak> {
     let device = gpu.description();
-    cache()
+    let p = cache()
         .read::<Vec<Peak>>()
         .into_iter()
-        .find(|p| p.device == device && p.method == METHOD)
+        .find(|p| p.device == device && p.method == METHOD)?;
+    let sane = |v: f64, max: f64| v.is_finite() && v > 0.0 && v <= max;
+    if sane(p.gflops, MAX_GFLOPS) && sane(p.gbps, MAX_GBPS) {
+        return Some(p);
+    }
+    eprintln!(
+        "warning: cached peak of {device} is not plausible ({} GFLOP/s, {} GB/s); measuring again",
+        p.gflops, p.gbps
+    );
+    None
 }
 
-/// Stores `peak` in the cache, replacing the device's previous entry.
+/// Stores `peak` in the cache, replacing the device's previous entry and keeping the others
+/// (merged under the cache's lock; a cache that cannot be written is a warning).
 pub fn save(peak: &Peak) -> Result<()> {
-    let cache = cache();
-    let mut all: Vec<Peak> = cache.read();
-    all.retain(|p| p.device != peak.device);
-    all.push(peak.clone());
-    cache.write(&all)
+    cache().update(|all: &mut Vec<Peak>| {
+        all.retain(|p| p.device != peak.device);
+        all.push(peak.clone());
+    });
+    Ok(())
 }
 
 /// The cached ceilings, or a quick measurement (then cached).

@@ -23,10 +23,35 @@ fn check_input(graph: &Graph, input: &Tensor) -> Result<()> {
     Ok(())
 }
 
+/// Whether [`run`] on `graph` at batch `n` keeps at most
+/// [`crate::limits::MAX_CPU_ACTIVATION_BYTES`] of activations (checked before the GPU side
+/// of a check spends its time); the error names the network, the batch, the bytes and the limit.
+pub fn check_memory(graph: &Graph, n: usize) -> Result<()> {
+    fits(graph, &infer::shapes(graph, n)?)
+}
+
+fn fits(graph: &Graph, shapes: &[Shape]) -> Result<()> {
+    let bytes: u128 = shapes.iter().map(|s| s.numel() as u128 * 4).sum();
+    let limit = crate::limits::MAX_CPU_ACTIVATION_BYTES;
+    if bytes > limit as u128 {
+        return Err(crate::limits::too_large(
+            &format!(
+                "the CPU reference of {} at batch {} (every activation kept)",
+                graph.name,
+                shapes.first().map_or(0, |s| s.n)
+            ),
+            format_args!("{bytes} bytes"),
+            format_args!("{limit} bytes"),
+        ));
+    }
+    Ok(())
+}
+
 /// Every value of `graph` for `input` (index = value id; 0 is the input).
 pub fn run(graph: &Graph, input: &Tensor) -> Result<Vec<Tensor>> {
     check_input(graph, input)?;
     let shapes = infer::shapes(graph, input.shape.n)?;
+    fits(graph, &shapes)?;
     let mut values = vec![input.clone()];
     for (i, node) in graph.nodes.iter().enumerate() {
         let ins: Vec<&Tensor> = node.inputs.iter().map(|v| &values[v.0]).collect();

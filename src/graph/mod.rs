@@ -102,6 +102,9 @@ impl Graph {
 pub struct GraphBuilder {
     graph: Graph,
     rng: Rng,
+    /// The first layer whose parameters were too large to allocate ([`GraphBuilder::finish`]
+    /// returns it), so builders stay plain calls.
+    error: Option<Error>,
 }
 
 impl GraphBuilder {
@@ -117,14 +120,24 @@ impl GraphBuilder {
             GraphBuilder {
                 graph,
                 rng: Rng::new(seed),
+                error: None,
             },
             Value(0),
         )
     }
 
     /// Adds a node with random parameters and returns its output value.
+    /// Parameters larger than the host budget (a classifier that grows with `--size`) are not
+    /// allocated: the node gets none and [`GraphBuilder::finish`] reports the layer.
     pub fn add(&mut self, name: &str, op: Op, inputs: &[Value]) -> Value {
-        let params = init::random_params(&op, &mut self.rng);
+        let params = match self.params_fit(name, &op) {
+            Ok(()) if self.error.is_none() => init::random_params(&op, &mut self.rng),
+            Ok(()) => Vec::new(),
+            Err(e) => {
+                self.error.get_or_insert(e);
+                Vec::new()
+            }
+        };
         self.graph.nodes.push(Node {
             name: name.to_string(),
             op,
@@ -251,8 +264,23 @@ impl GraphBuilder {
         Ok(infer::shapes(&self.graph, 1)?[v.0])
     }
 
-    /// Finishes the graph with its outputs (logits first).
+    /// Whether `op`'s parameters fit the host budget, checked before any is allocated.
+    fn params_fit(&self, name: &str, op: &Op) -> Result<()> {
+        for (key, s) in op.param_shapes() {
+            s.try_numel(&format!(
+                "{}: parameter '{name}.{key}' {s} at input {}",
+                self.graph.name, self.graph.input
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the graph with its outputs (logits first); the first layer whose parameters
+    /// did not fit is the error.
     pub fn finish(mut self, outputs: &[Value]) -> Result<Graph> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
         if outputs.is_empty() {
             return Err(Error::Invalid(format!(
                 "graph '{}' has no output",

@@ -60,6 +60,7 @@ pub fn native_size(name: &str) -> usize {
 /// Builds network `name`.
 pub fn build(name: &str, opts: &ModelOptions) -> Result<Graph> {
     let size = opts.size.unwrap_or_else(|| native_size(name));
+    crate::limits::at_most(size, crate::limits::MAX_SIDE, "input size")?;
     let classes = opts
         .classes
         .unwrap_or(if name == "lenet5" { 10 } else { 1000 });

@@ -26,10 +26,7 @@ pub struct LoadReport {
 
 /// Loads `path` into `graph`'s parameters.
 pub fn load_file(graph: &mut Graph, path: &Path, strict: bool) -> Result<LoadReport> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let bytes = crate::files::read_whole(path)?;
     load_bytes(graph, &bytes, &path.display().to_string(), strict)
 }
 
@@ -48,6 +45,12 @@ pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
         ))
     };
     let mut f = std::fs::File::open(path).map_err(io)?;
+    if !f.metadata().map_err(io)?.is_file() {
+        return Err(Error::Invalid(format!(
+            "{}: not a regular file",
+            path.display()
+        )));
+    }
     let mut len = [0u8; 8];
     f.read_exact(&mut len)
         .map_err(|_| bad("shorter than 8 bytes".into()))?;
@@ -265,12 +268,8 @@ fn to_f32(key: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<f32>> {
 }
 
 /// Writes every parameter of `graph` as f32 with PyTorch's shapes (trailing unit dimensions of
-/// linear weights and vectors dropped), atomically (temporary file, then rename).
+/// linear weights and vectors dropped), whole or not at all ([`crate::files::write_whole`]).
 pub fn save_file(graph: &Graph, path: &Path) -> Result<()> {
-    let io = |source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    };
     let mut tensors = Vec::new();
     for node in &graph.nodes {
         for ((suffix, shape), t) in node.op.param_shapes().iter().zip(&node.params) {
@@ -289,10 +288,9 @@ pub fn save_file(graph: &Graph, path: &Path) -> Result<()> {
             ))
         })
         .collect::<Result<_>>()?;
-    let tmp = path.with_extension("safetensors.partial");
-    safetensors::serialize_to_file(views, None, &tmp)
+    let bytes = safetensors::serialize(views, None)
         .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::files::write_whole(path, &bytes)
 }
 
 fn torch_dims(op: &crate::ops::Op, suffix: &str, s: Shape) -> Vec<usize> {

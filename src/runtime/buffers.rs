@@ -9,7 +9,6 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::borrow::Cow;
 use std::ops::Range;
-use wgpu::util::DeviceExt;
 
 /// An activation buffer holding a whole `[N, C, H, W]` tensor (`C` may be a concat's total).
 /// Cloning shares the buffer (wgpu buffers are reference counted).
@@ -93,14 +92,12 @@ impl Gpu {
         self.check_size((t.data.len() * 4) as u64, || {
             format!("a tensor of shape {}", t.shape)
         })?;
-        let buffer = self.scoped("upload", || {
-            self.device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("activation"),
-                    contents: bytemuck::cast_slice(nonempty(&t.data)),
-                    usage: ACT_USAGE,
-                })
-        })?;
+        let buffer = self.buffer_init(
+            &format!("uploading a tensor of shape {}", t.shape),
+            "activation",
+            bytemuck::cast_slice(nonempty(&t.data)),
+            ACT_USAGE,
+        )?;
         Ok(ActBuf {
             buffer,
             shape: t.shape,
@@ -118,14 +115,16 @@ impl Gpu {
         }
         let size = (shape.numel().max(1) * 4) as u64;
         self.check_size(size, || format!("an activation of shape {shape}"))?;
-        let buffer = self.scoped("alloc", || {
-            self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("activation"),
-                size,
-                usage: ACT_USAGE,
-                mapped_at_creation: false,
+        let buffer = self
+            .scoped("alloc", || {
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("activation"),
+                    size,
+                    usage: ACT_USAGE,
+                    mapped_at_creation: false,
+                })
             })
-        })?;
+            .map_err(|e| alloc_error(e, &format!("an activation of shape {shape}"), size))?;
         Ok(ActBuf { buffer, shape })
     }
 
@@ -234,7 +233,7 @@ impl Gpu {
         let rows = rows_per_chunk(layer, &gpu_params, op.row_multiple(), self.max_binding())?;
         let tensors = gpu_params
             .iter()
-            .map(|t| self.upload_split(t, rows))
+            .map(|t| self.upload_split(layer, t, rows))
             .collect::<Result<_>>()?;
         Ok(ParamSet {
             rows_per_chunk: rows,
@@ -242,7 +241,7 @@ impl Gpu {
         })
     }
 
-    fn upload_split(&self, t: &Tensor, rows: usize) -> Result<ParamBuffers> {
+    fn upload_split(&self, layer: &str, t: &Tensor, rows: usize) -> Result<ParamBuffers> {
         let row_len = t.shape.per_sample();
         let total = t.shape.n;
         let parts = (0..total.max(1))
@@ -250,18 +249,66 @@ impl Gpu {
             .map(|r0| {
                 let r1 = (r0 + rows).min(total);
                 let data = &t.data[r0 * row_len..r1 * row_len];
-                let buffer = self.scoped("weight upload", || {
-                    self.device
-                        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                            label: Some("weight"),
-                            contents: bytemuck::cast_slice(nonempty(data)),
-                            usage: wgpu::BufferUsages::STORAGE,
-                        })
-                })?;
+                let buffer = self.buffer_init(
+                    &format!("the weights of layer '{layer}'"),
+                    "weight",
+                    bytemuck::cast_slice(nonempty(data)),
+                    wgpu::BufferUsages::STORAGE,
+                )?;
                 Ok((r0..r1, buffer))
             })
             .collect::<Result<_>>()?;
         Ok(ParamBuffers { parts, row_len })
+    }
+}
+
+impl Gpu {
+    /// A new buffer holding `contents`: wgpu's `create_buffer_init` without its panic. That
+    /// maps the buffer it just created, and panics when the allocation failed (out of memory);
+    /// here the creation's error scope is checked first, and a failure is an error naming
+    /// `what` and its bytes. Mapped at creation, so `usage` needs no COPY_DST.
+    pub(super) fn buffer_init(
+        &self,
+        what: &str,
+        label: &'static str,
+        contents: &[u8],
+        usage: wgpu::BufferUsages,
+    ) -> Result<wgpu::Buffer> {
+        let align = wgpu::COPY_BUFFER_ALIGNMENT;
+        let size = (contents.len() as u64).div_ceil(align).max(1) * align;
+        let buffer = self
+            .scoped(label, || {
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(label),
+                    size,
+                    usage,
+                    mapped_at_creation: true,
+                })
+            })
+            .map_err(|e| alloc_error(e, what, size))?;
+        {
+            let mut view = buffer.get_mapped_range_mut(..).map_err(|e| {
+                let e = Error::Gpu {
+                    context: label.into(),
+                    message: e.to_string(),
+                };
+                alloc_error(e, what, size)
+            })?;
+            view.slice(..contents.len()).copy_from_slice(contents);
+        }
+        buffer.unmap();
+        Ok(buffer)
+    }
+}
+
+/// A failed GPU allocation as an error naming what it was for and its bytes, and what to try.
+fn alloc_error(e: Error, what: &str, bytes: u64) -> Error {
+    match e {
+        Error::Gpu { message, .. } => Error::Gpu {
+            context: format!("allocating {bytes} bytes for {what}"),
+            message: format!("{message} (a smaller batch may fit)"),
+        },
+        e => e,
     }
 }
 
@@ -271,5 +318,34 @@ fn nonempty(data: &[f32]) -> &[f32] {
         &[0.0]
     } else {
         data
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::GpuOptions;
+
+    /// A buffer that fails to be created (here: a usage wgpu refuses, as an allocation that
+    /// runs out of memory fails) is an error naming what it was for, not a panic in mapping.
+    #[test]
+    fn a_buffer_that_fails_to_allocate_is_an_error() {
+        let gpu = match Gpu::new(&GpuOptions::from_env()) {
+            Ok(g) => g,
+            Err(e) if std::env::var("DEEPER_REQUIRE_GPU").as_deref() == Ok("1") => {
+                panic!("DEEPER_REQUIRE_GPU=1 but no GPU: {e}")
+            }
+            Err(_) => return,
+        };
+        let bad = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::STORAGE;
+        let e = gpu
+            .buffer_init("the weights of layer 'fc'", "weight", &[1, 2, 3], bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("layer 'fc'") && e.contains("4 bytes"), "{e}");
+        let ok = gpu
+            .buffer_init("x", "weight", &[1, 2, 3], wgpu::BufferUsages::STORAGE)
+            .unwrap();
+        assert_eq!(ok.size(), 4);
     }
 }

@@ -12,7 +12,6 @@ use crate::ops::{Arg, LaunchCtx, Op};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::sync::Arc;
-use wgpu::util::DeviceExt;
 
 /// One compiled dispatch: pipeline, bind group and grid, ready to record.
 pub struct Step {
@@ -105,13 +104,12 @@ pub fn compile_node(
                 gpu.limits().max_compute_workgroups_per_dimension,
             )?;
             let pipeline = gpu.pipelines.get(&gpu.device, d.shader, &d.overrides);
-            let uniform = gpu
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("uniform"),
-                    contents: &d.uniform,
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
+            let uniform = gpu.buffer_init(
+                &format!("the uniform of layer '{layer}'"),
+                "uniform",
+                &d.uniform,
+                wgpu::BufferUsages::UNIFORM,
+            )?;
             let mut entries = Vec::with_capacity(d.args.len() + 1);
             for (i, arg) in d.args.iter().enumerate() {
                 let binding = bind(gpu, arg, &bound, n0..n1, layer)?;

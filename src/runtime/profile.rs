@@ -19,7 +19,6 @@ use crate::ops::Shader;
 use crate::tensor::Tensor;
 use std::ops::Range;
 use std::time::Instant;
-use wgpu::util::DeviceExt;
 
 /// Layers per query set (two queries each).
 const LAYERS_PER_SET: usize = (wgpu::QUERY_SET_MAX_QUERIES / 2) as usize;
@@ -42,11 +41,23 @@ impl Timing {
         }
     }
 
-    /// Timestamps unless `DEEPER_TIMING=wall-clock` forces the fallback.
+    /// Timestamps unless `DEEPER_TIMING=wall-clock` forces the fallback (any other value is
+    /// taken as unset; [`Timing::try_from_env`] refuses it).
     pub fn from_env() -> Timing {
-        match std::env::var("DEEPER_TIMING").as_deref() {
-            Ok("wall-clock") => Timing::WallClock,
-            _ => Timing::Timestamps,
+        Timing::try_from_env().unwrap_or(Timing::Timestamps)
+    }
+
+    /// `DEEPER_TIMING`: unset, empty or `timestamps` → timestamps, `wall-clock` → wall clock;
+    /// anything else is an error naming the variable (as `DEEPER_BACKEND` is).
+    pub fn try_from_env() -> Result<Timing> {
+        match std::env::var("DEEPER_TIMING") {
+            Err(std::env::VarError::NotPresent) => Ok(Timing::Timestamps),
+            Ok(v) if v.is_empty() || v == "timestamps" => Ok(Timing::Timestamps),
+            Ok(v) if v == "wall-clock" => Ok(Timing::WallClock),
+            Ok(v) => Err(Error::Invalid(format!(
+                "unknown timing '{v}' (DEEPER_TIMING: timestamps, wall-clock)"
+            ))),
+            Err(e) => Err(Error::Invalid(format!("DEEPER_TIMING: {e}"))),
         }
     }
 }
@@ -300,15 +311,10 @@ impl Gpu {
             workgroups,
             self.limits().max_compute_workgroups_per_dimension,
         )?;
+        let uniform =
+            self.buffer_init(shader.name, "uniform", uniform, wgpu::BufferUsages::UNIFORM)?;
         self.scoped(shader.name, || {
             let pipeline = self.pipelines.get(&self.device, shader, &[]);
-            let uniform = self
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("uniform"),
-                    contents: uniform,
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
             let mut entries: Vec<wgpu::BindGroupEntry> = buffers
                 .iter()
                 .enumerate()

@@ -3,7 +3,7 @@
 
 use crate::table::{shape, thousands, Table};
 use deeper::bench::tuning::Tuning;
-use deeper::check::{check_layers, check_network, random_input};
+use deeper::check::{check_layers, check_network, input_fits, random_input};
 use deeper::graph::infer;
 use deeper::models::{self, ModelOptions, NETWORKS};
 use deeper::runtime::{list_adapters, Gpu, GpuOptions};
@@ -134,6 +134,7 @@ pub fn check(
     let tuning = Tuning::from_env_and_flag(tune)?;
     let gpu = open_gpu()?;
     let graph = build(net, size, aux, seed)?;
+    input_fits(&graph, batch)?;
     let input = random_input(&graph, batch, seed + 1);
     println!(
         "{net}: batch {batch}, input {}, random weights (seed {seed}), on {}",

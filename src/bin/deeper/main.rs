@@ -7,6 +7,7 @@ mod run;
 mod table;
 
 use clap::{Args, Parser, Subcommand};
+use deeper::limits;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -57,10 +58,12 @@ enum Command {
     Devices,
     /// Layer table of a network: output shape, parameters, MACs, totals.
     Info {
-        /// Network name (see `deeper info --help` for the list).
+        /// Network name: lenet5, alexnet, alexnet-paper, vgg11, vgg13, vgg16, vgg19, vgg16-bn,
+        /// vgg19-bn, resnet18, resnet34, resnet50, resnet101, resnet152, nin, googlenet,
+        /// googlenet-paper.
         net: String,
         /// Input height and width (default: the network's native size).
-        #[arg(long, value_parser = at_least_one)]
+        #[arg(long, value_parser = side)]
         size: Option<usize>,
         /// Add GoogLeNet's auxiliary classifiers.
         #[arg(long)]
@@ -71,11 +74,15 @@ enum Command {
     },
     /// GPU vs CPU on the whole graph, layer by layer (exit status 1 when any layer fails).
     Check {
+        /// Network name (lenet5, alexnet, vgg16, resnet50, googlenet, …; see `deeper info --help`).
         net: String,
-        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
+        /// Batch size of the random input (at most 65,536).
+        #[arg(long, default_value_t = 1, value_parser = batch)]
         batch: usize,
-        #[arg(long, value_parser = at_least_one)]
+        /// Input height and width (default: the network's native size; at most 16,384).
+        #[arg(long, value_parser = side)]
         size: Option<usize>,
+        /// Add GoogLeNet's auxiliary classifiers.
         #[arg(long)]
         aux: bool,
         /// Seed of the random weights and input.
@@ -99,7 +106,7 @@ enum Command {
         /// How many classes to show per input.
         #[arg(long, default_value_t = 5, value_parser = at_least_one)]
         top: usize,
-        /// Write the float32 [N, classes] logits (before softmax) here.
+        /// Write the float32 [N, classes] logits (before softmax) here (`-`: standard output).
         #[arg(long)]
         save_logits: Option<PathBuf>,
         /// Print one JSON document.
@@ -119,13 +126,13 @@ enum Command {
         /// Network name, or `all` (not needed with --layers or --peak).
         #[arg(required_unless_present_any = ["layers", "peak"])]
         net: Option<String>,
-        #[arg(long, default_value_t = 1, value_parser = at_least_one)]
+        #[arg(long, default_value_t = 1, value_parser = batch)]
         batch: usize,
         /// Timed runs; medians are reported.
-        #[arg(long, default_value_t = 5, value_parser = at_least_one)]
+        #[arg(long, default_value_t = 5, value_parser = runs)]
         runs: usize,
         /// Input height and width (default: the network's native size).
-        #[arg(long, value_parser = at_least_one)]
+        #[arg(long, value_parser = side)]
         size: Option<usize>,
         /// Print one JSON document instead of tables.
         #[arg(long)]
@@ -155,13 +162,34 @@ enum Command {
     },
 }
 
-/// Parses a count that must be positive (`--batch`, `--runs`, `--size`, `--top`).
+/// Parses a count that must be positive (`--top`).
 fn at_least_one(s: &str) -> Result<usize, String> {
+    bounded(s, usize::MAX)
+}
+
+/// Parses a count in `1..=limit`; the message states the limit.
+fn bounded(s: &str, limit: usize) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
+        Ok(n) if n > limit => Err(format!("{n} is over the limit of {limit}")),
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// `--batch`: 1 to [`limits::MAX_BATCH`].
+fn batch(s: &str) -> Result<usize, String> {
+    bounded(s, limits::MAX_BATCH)
+}
+
+/// `--size`: 1 to [`limits::MAX_SIDE`].
+fn side(s: &str) -> Result<usize, String> {
+    bounded(s, limits::MAX_SIDE)
+}
+
+/// `--runs`: 1 to [`limits::MAX_RUNS`].
+fn runs(s: &str) -> Result<usize, String> {
+    bounded(s, limits::MAX_RUNS)
 }
 
 fn main() -> ExitCode {

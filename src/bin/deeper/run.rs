@@ -11,7 +11,7 @@ use deeper::models::weights::{self, Source};
 use deeper::models::{self, ModelOptions};
 use deeper::preprocess::{transform_input, Preprocess};
 use deeper::runtime::{Gpu, GpuOptions, Model};
-use deeper::{npy, Error, Result, Shape, Tensor};
+use deeper::{limits, npy, Error, Result, Shape, Tensor};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `deeper run`.
@@ -32,29 +32,54 @@ pub struct RunArgs {
 /// The input batch and the name of each sample.
 fn load_inputs(a: &RunArgs, pre: &Preprocess) -> Result<(Tensor, Vec<String>)> {
     if let Some(path) = &a.input {
-        let (dims, data) = npy::read(path)?;
-        let [n, c, h, w] = dims[..] else {
+        let arr = npy::load(path)?;
+        if let Some(from) = arr.converted_from {
+            eprintln!("note: {}: converted from {from} to float32", path.display());
+        }
+        let [n, c, h, w] = arr.dims[..] else {
             return Err(Error::Invalid(format!(
-                "{}: expected a [N, C, H, W] array, got shape {dims:?}",
-                path.display()
+                "{}: expected a [N, C, H, W] array, got shape {:?}",
+                path.display(),
+                arr.dims
             )));
         };
+        let what = |d: &str| format!("{}: {d}", path.display());
+        for (v, limit, d) in [
+            (n, limits::MAX_BATCH, "batch N"),
+            (c, limits::MAX_CHANNELS, "channels C"),
+            (h, limits::MAX_SIDE, "height H"),
+            (w, limits::MAX_SIDE, "width W"),
+        ] {
+            if v == 0 {
+                return Err(Error::Invalid(format!("{} is 0", what(d))));
+            }
+            limits::at_most(v, limit, &what(d))?;
+        }
         let names = (0..n).map(|i| i.to_string()).collect();
-        return Ok((Tensor::new(Shape::new(n, c, h, w), data)?, names));
+        return Ok((Tensor::new(Shape::new(n, c, h, w), arr.values)?, names));
     }
     if a.images.is_empty() {
         return Err(Error::Invalid("give --image FILE… or --input X.npy".into()));
     }
-    let mut data = Vec::new();
-    let mut shape = Shape::new(0, 0, 0, 0);
+    limits::at_most(
+        a.images.len(),
+        limits::MAX_BATCH,
+        "the number of --image files",
+    )?;
+    let side = pre.size();
+    let shape = Shape::new(a.images.len(), pre.mean.len(), side, side);
+    let mut data =
+        limits::try_with_capacity(shape.try_numel("the --image batch")?, "the --image batch")?;
     for p in &a.images {
-        let t = pre.load(p)?;
-        shape = t.shape.with_n(a.images.len());
-        data.extend(t.data);
+        data.extend(pre.load(p)?.data);
     }
     let names = a.images.iter().map(|p| p.display().to_string()).collect();
     Ok((Tensor::new(shape, data)?, names))
 }
+
+/// Networks whose classifier's input grows with the input size (no adaptive pooling before
+/// it): with weights, only their native size fits.
+const SIZED_CLASSIFIER: [&str; 2] = ["lenet5", "alexnet-paper"];
 
 pub fn run(a: &RunArgs) -> Result<bool> {
     let tuning = Tuning::from_env_and_flag(a.tune)?;
@@ -67,6 +92,15 @@ pub fn run(a: &RunArgs) -> Result<bool> {
         return Err(Error::Invalid(format!(
             "input {} is not square",
             input.shape
+        )));
+    }
+    let native = models::native_size(&a.net);
+    let fixed_weights = a.weights.is_some() || models::builtin_weights(&a.net).is_some();
+    if fixed_weights && SIZED_CLASSIFIER.contains(&a.net.as_str()) && input.shape.h != native {
+        return Err(Error::Invalid(format!(
+            "{} takes {native} × {native} inputs (its weights fix the classifier's size) and the \
+             input is {} × {}",
+            a.net, input.shape.h, input.shape.w
         )));
     }
     let opts = ModelOptions {
@@ -151,7 +185,7 @@ fn print_text(
             );
         }
     }
-    if let Some(p) = &a.save_logits {
+    if let Some(p) = a.save_logits.as_ref().filter(|p| p.as_os_str() != "-") {
         println!("logits saved to {}", Path::new(p).display());
     }
 }
