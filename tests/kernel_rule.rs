@@ -3,12 +3,12 @@
 //! caps of a discrete GPU (the H200's: 32-wide subgroups, 48 KiB of workgroup memory), of a GPU
 //! without subgroups, and of llvmpipe. On a GPU every big convolution (≥ 16 output channels
 //! per group, a reduction ≥ 16) runs on the tiled product or Winograd, never Direct, 7x7
-//! planes included; on llvmpipe the tiled kernel is never picked (its rule is the one it was
-//! tuned with).
+//! planes included, and FC layers at batch ≤ 8 on the GEMV; on llvmpipe neither new kernel is
+//! picked (its rule is the one it was tuned with).
 
 use deeper::graph::{fuse::fuse, infer, Graph};
 use deeper::models::{build, ModelOptions};
-use deeper::ops::{ConvKernel, DeviceCaps, DeviceKind, Op};
+use deeper::ops::{ConvKernel, DeviceCaps, DeviceKind, LinearKernel, Op};
 
 const NETS: [&str; 3] = ["resnet50", "vgg16", "googlenet"];
 
@@ -36,13 +36,13 @@ fn net(name: &str) -> Graph {
     fuse(&build(name, &ModelOptions::default()).expect("build")).graph
 }
 
-/// `(layer, output shape, resolved op)` for every conv node at batch `n`.
+/// `(layer, output shape, resolved op)` for every conv and linear node at batch `n`.
 fn resolved(g: &Graph, n: usize, caps: &DeviceCaps) -> Vec<(String, deeper::Shape, Op)> {
     let shapes = infer::shapes(g, n).expect("shapes");
     g.nodes
         .iter()
         .enumerate()
-        .filter(|(_, node)| matches!(node.op, Op::Conv2d(_)))
+        .filter(|(_, node)| matches!(node.op, Op::Conv2d(_) | Op::Linear(_)))
         .map(|(i, node)| {
             let out = shapes[i + 1];
             (node.name.clone(), out, node.op.resolved(caps, out))
@@ -51,7 +51,7 @@ fn resolved(g: &Graph, n: usize, caps: &DeviceCaps) -> Vec<(String, deeper::Shap
 }
 
 #[test]
-fn gpu_rule_puts_every_big_layer_on_tiled_or_winograd() {
+fn gpu_rule_puts_every_big_layer_on_tiled_or_winograd_and_small_fc_on_gemv() {
     for subgroups in [true, false] {
         let caps = h200(subgroups);
         for name in NETS {
@@ -67,6 +67,14 @@ fn gpu_rule_puts_every_big_layer_on_tiled_or_winograd() {
                             assert!(!big || want.contains(&c.kernel), "{at}");
                             seven += usize::from(out.h == 7 && c.kernel == ConvKernel::Tiled);
                         }
+                        Op::Linear(l) => {
+                            let want = match (subgroups, n <= 8) {
+                                (true, true) => LinearKernel::Gemv,
+                                (true, false) => LinearKernel::Subgroup,
+                                (false, _) => LinearKernel::Vec4,
+                            };
+                            assert_eq!(l.kernel, want, "{at}");
+                        }
                         _ => unreachable!(),
                     }
                 }
@@ -79,7 +87,7 @@ fn gpu_rule_puts_every_big_layer_on_tiled_or_winograd() {
 }
 
 #[test]
-fn cpu_rule_never_picks_tiled() {
+fn cpu_rule_picks_neither_tiled_nor_gemv() {
     let caps = llvmpipe();
     for name in NETS {
         let g = net(name);
@@ -88,6 +96,7 @@ fn cpu_rule_never_picks_tiled() {
                 let at = format!("{name} b{n} {layer} {out}: {op:?}");
                 match op {
                     Op::Conv2d(c) => assert_ne!(c.kernel, ConvKernel::Tiled, "{at}"),
+                    Op::Linear(l) => assert_eq!(l.kernel, LinearKernel::Subgroup, "{at}"),
                     _ => unreachable!(),
                 }
             }

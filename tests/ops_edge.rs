@@ -259,13 +259,17 @@ fn fixed_shapes() {
     }
     // The vec4 kernels: several 128-row groups, an input that is not a multiple of 32 (the
     // subgroup kernel's last chunk of 8 vec4 is partial), batch 1 (one sample per invocation)
-    // and batches that leave a partial block of 4.
-    for kernel in [LinearKernel::Vec4, LinearKernel::Subgroup] {
+    // and batches that leave a partial block of 4 (the GEMV: of 8, and 9 = two blocks).
+    for kernel in [
+        LinearKernel::Vec4,
+        LinearKernel::Subgroup,
+        LinearKernel::Gemv,
+    ] {
         let fc = Linear {
             kernel,
             ..with_act(Linear::new(1000, 300), Relu, |l| &mut l.activation)
         };
-        for n in [1, 3, 6] {
+        for n in [1, 3, 6, 9] {
             let x = Shape::matrix(n, 1000);
             let case = format!("linear {kernel:?} batch {n}");
             cx.check(&case, &Op::Linear(fc.clone()), &[x], 13);

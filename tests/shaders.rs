@@ -103,7 +103,7 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
         "winograd_output" | "winograd_output_v4" => mirror!(OutputUniform =>
             cout, oh, ow, tw, tiles, t0, tc, total, has_bias, has_residual, res_c,
             out_c_total, out_c_offset, _pad0, _pad1, _pad2),
-        "linear" | "linear_vec4" | "linear_subgroup" => mirror!(LinearUniform =>
+        "linear" | "linear_vec4" | "linear_subgroup" | "linear_gemv" => mirror!(LinearUniform =>
             n, in_f, rows, row_base, has_bias, out_c_total, out_c_offset, _pad0),
         "softmax" => mirror!(SoftmaxUniform =>
             n, c, plane, out_c_total, out_c_offset, _pad0, _pad1, _pad2),

@@ -136,7 +136,7 @@ fn candidates(gpu: &Gpu, op: &Op, out: Shape) -> Vec<Kernel> {
                     kernel: k,
                     ..l.clone()
                 }
-                .resolve(&caps)
+                .resolve(&caps, out.n)
                     == k
             })
             .map(Kernel::Linear)

@@ -200,7 +200,7 @@ impl Op {
                 ..c.clone()
             }),
             Op::Linear(l) => Op::Linear(Linear {
-                kernel: l.resolve(caps),
+                kernel: l.resolve(caps, out.n),
                 ..l.clone()
             }),
             other => other.clone(),
@@ -278,6 +278,7 @@ impl Op {
             &linear::SHADER,
             &linear::VEC4,
             &linear::SUBGROUP,
+            &linear::GEMV,
             &softmax::SHADER,
         ]
     }
