@@ -8,7 +8,10 @@
 // BM/(TM/4) rows and BN/(TN/4) columns apart, so that neighbouring invocations read
 // neighbouring vec4 of the tiles (no bank conflicts). K is walked BK at a time: the weight
 // tile arrives as vec4 (K-major repack, rows padded to 4, K padded to BK with zeros), the
-// input tile as gathered scalars; both rows are padded by one vec4 in workgroup memory.
+// input tile as gathered scalars; both rows are padded by one vec4 in workgroup memory. The
+// next step's loads go out before the current step's products (register prefetch).
+// At most 2 weight vec4 and 8 input values per invocation per step: BK·BM/4 ≤ 2·WG and
+// BK·BN ≤ 8·WG for every tile of conv2d_tiled.rs.
 //
 // Pipeline constants: BM, BN (≤ 128), TM, TN (4 or 8), WG, KH, KW (the filter: its divisions
 // become multiplications), POINTWISE (1x1, stride 1, no padding: X is the input itself), ACT.
@@ -52,6 +55,52 @@ struct Params {
 var<workgroup> a_tile: array<vec4<f32>, 528>; // [BK][ROW4]: weights, 4 channels per vec4
 var<workgroup> b_tile: array<vec4<f32>, 528>; // [BK][ROW4]: inputs, 4 pixels per vec4
 
+// The input column an invocation gathers (fixed for the whole K walk).
+struct Column {
+    ok: bool,
+    x_base: u32,
+    pix: u32,
+    iy0: i32,
+    ix0: i32,
+}
+
+// This invocation's share of the weight tile at k0: vec4 e = lid + j·WG of [BK][BM/4].
+fn load_a(w_base: u32, m0: u32, k0: u32, lid: u32) -> array<vec4<f32>, 2> {
+    var v: array<vec4<f32>, 2>;
+    for (var j = 0u; j < 2u; j++) {
+        let e = lid + j * WG;
+        let m4 = e % (BM / 4u);
+        if (e < BK * BM / 4u && m0 / 4u + m4 < p.mpad4) {
+            v[j] = weight[w_base + (k0 + e / (BM / 4u)) * p.mpad4 + m4];
+        }
+    }
+    return v;
+}
+
+// This invocation's share of the input tile at k0: rows lid/BN + j·WG/BN of its column,
+// zero outside the image and past K.
+fn load_b(col: Column, k0: u32, lid: u32) -> array<f32, 8> {
+    var v: array<f32, 8>;
+    let in_plane = p.h * p.w;
+    for (var j = 0u; j < BK * BN / WG; j++) {
+        let k = k0 + lid / BN + j * (WG / BN);
+        if (col.ok && k < p.kdim) {
+            if (POINTWISE) {
+                v[j] = x[col.x_base + k * in_plane + col.pix];
+            } else {
+                let ci = k / (KH * KW);
+                let r = k % (KH * KW);
+                let iy = col.iy0 + i32(r / KW * p.dh);
+                let ix = col.ix0 + i32(r % KW * p.dw);
+                if (iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w)) {
+                    v[j] = x[col.x_base + ci * in_plane + u32(iy) * p.w + u32(ix)];
+                }
+            }
+        }
+    }
+    return v;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -69,49 +118,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let ty = lid / cols4;
     let rows4 = BM / TM;            // invocations along the channels
 
-    // The input column this invocation gathers (fixed for the whole K walk).
     let c = lid % BN;
-    let q = q0 + c;
-    let q_ok = q < qdim;
-    let qn = min(q, qdim - 1u);
-    let n = qn / plane;
-    let pix = qn % plane;
-    let oy = pix / p.ow;
-    let ox = pix % p.ow;
-    let in_plane = p.h * p.w;
-    let x_base = (n * p.cin + g * p.cin_g) * in_plane;
-    let iy0 = i32(oy * p.sh) - i32(p.ph);
-    let ix0 = i32(ox * p.sw) - i32(p.pw);
+    let q = min(q0 + c, qdim - 1u);
+    let n = q / plane;
+    let pix = q % plane;
+    let col = Column(q0 + c < qdim, (n * p.cin + g * p.cin_g) * p.h * p.w, pix,
+                     i32(pix / p.ow * p.sh) - i32(p.ph), i32(pix % p.ow * p.sw) - i32(p.pw));
     let w_base = g * p.kpad * p.mpad4 + m0 / 4u;
 
+    // The next tiles' loads are issued before the current tiles' products (their latency
+    // hides behind the arithmetic), then stored after the barrier.
+    var ra = load_a(w_base, m0, 0u, lid);
+    var rb = load_b(col, 0u, lid);
     var acc: array<vec4<f32>, 16>; // [TM][TN/4], row r at r·2
     for (var k0 = 0u; k0 < p.kpad; k0 += BK) {
-        for (var e = lid; e < BK * BM / 4u; e += WG) {
-            let kk = e / (BM / 4u);
-            let m4 = e % (BM / 4u);
-            var v = vec4<f32>();
-            if (m0 / 4u + m4 < p.mpad4) { v = weight[w_base + (k0 + kk) * p.mpad4 + m4]; }
-            a_tile[kk * ROW4 + m4] = v;
+        for (var j = 0u; j < 2u; j++) {
+            let e = lid + j * WG;
+            if (e < BK * BM / 4u) { a_tile[e / (BM / 4u) * ROW4 + e % (BM / 4u)] = ra[j]; }
         }
-        for (var kk = lid / BN; kk < BK; kk += WG / BN) {
-            let k = k0 + kk;
-            var v = 0.0;
-            if (q_ok && k < p.kdim) {
-                if (POINTWISE) {
-                    v = x[x_base + k * in_plane + pix];
-                } else {
-                    let ci = k / (KH * KW);
-                    let r = k % (KH * KW);
-                    let iy = iy0 + i32(r / KW * p.dh);
-                    let ix = ix0 + i32(r % KW * p.dw);
-                    if (iy >= 0 && ix >= 0 && iy < i32(p.h) && ix < i32(p.w)) {
-                        v = x[x_base + ci * in_plane + u32(iy) * p.w + u32(ix)];
-                    }
-                }
-            }
-            b_tile[kk * ROW4 + c / 4u][c % 4u] = v;
+        for (var j = 0u; j < BK * BN / WG; j++) {
+            b_tile[(lid / BN + j * (WG / BN)) * ROW4 + c / 4u][c % 4u] = rb[j];
         }
         workgroupBarrier();
+        if (k0 + BK < p.kpad) {
+            ra = load_a(w_base, m0, k0 + BK, lid);
+            rb = load_b(col, k0 + BK, lid);
+        }
         for (var kk = 0u; kk < BK; kk++) {
             var a: array<vec4<f32>, 2>;
             var b: array<vec4<f32>, 2>;

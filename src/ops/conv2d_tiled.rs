@@ -1,8 +1,9 @@
 //! The workgroup-tiled implicit GEMM of [`Conv2d`] (`ConvKernel::Tiled`, `conv2d_tiled.wgsl`):
 //! the standard fast convolution on discrete GPUs. A workgroup computes a tile of output
 //! channels × output pixels (all images of the batch chunk side by side) with its operands
-//! staged through workgroup memory `BK` = 16 reduction steps at a time, each invocation
-//! holding a 4×4 to 8×8 block of sums in registers. Any kernel size, stride, padding,
+//! staged through workgroup memory `BK` = 16 reduction steps at a time (the next step's loads
+//! issued before the current step's products), each invocation holding a 4×4 to 8×8 block of
+//! sums in registers. Any kernel size, stride, padding,
 //! dilation and group count; the bias, residual and activation are fused.
 //!
 //! The weight is repacked once at load into `[groups][kpad][mpad4]` vec4 (K-major, the channels
@@ -75,6 +76,21 @@ pub const TILES: [Tile; 4] = [
         tn: 4,
     },
 ];
+
+// What the shader assumes of every tile: sides ≤ 128 (its workgroup arrays), register blocks
+// of whole vec4 (TM, TN 4 or 8), whole input rows per invocation group (WG a multiple of BN)
+// and at most 2 weight vec4 and 8 input values per invocation per step (its prefetch arrays).
+const _: () = {
+    let mut i = 0;
+    while i < TILES.len() {
+        let t = TILES[i];
+        let wg = t.invocations();
+        assert!(t.bm <= 128 && t.bn <= 128 && wg <= 256 && wg.is_multiple_of(t.bn));
+        assert!((t.tm == 4 || t.tm == 8) && (t.tn == 4 || t.tn == 8));
+        assert!(BK * t.bm / 4 <= 2 * wg && BK * t.bn <= 8 * wg);
+        i += 1;
+    }
+};
 
 /// Uniform of `conv2d_tiled.wgsl` (mirrors `struct Params`).
 #[repr(C)]
