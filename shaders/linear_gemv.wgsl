@@ -3,7 +3,7 @@
 //   y[n, o] = act(Σ_i x[n, i]·W[o, i] + b[o]), PyTorch's [out, in] weight layout.
 // A workgroup of 256 owns ROWS = 8 output rows (one per subgroup of 32); a subgroup walks its
 // row with every lane reading consecutive vec4 (coalesced: one 512-byte stretch per subgroup
-// load), multiplies them with NB samples' inputs (small, served from cache) and sums its
+// load, four such loads in flight per step), multiplies them with NB samples' inputs (small, served from cache) and sums its
 // lanes with subgroupAdd. Subgroups of other sizes take ROWS / (256 / size) rows each, or leave
 // some idle: the result does not depend on the size.
 //
@@ -47,7 +47,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let o = r0 + r;
         let w0 = min(o, p.rows - 1u) * in4;
         var acc: array<f32, 8>;
-        for (var i = sl; i < in4; i += ss) {
+        // Four vec4 of the row per lane per step, all loaded before any is used (four loads
+        // in flight per lane), then the remainder one at a time.
+        var i = sl;
+        for (; i + 3u * ss < in4; i += 4u * ss) {
+            let w4 = array<vec4<f32>, 4>(weight[w0 + i], weight[w0 + i + ss],
+                                         weight[w0 + i + 2u * ss], weight[w0 + i + 3u * ss]);
+            for (var s = 0u; s < NB; s++) {
+                let xs = min(n0 + s, n_last) * in4 + i;
+                acc[s] += dot(w4[0], x[xs]) + dot(w4[1], x[xs + ss])
+                        + dot(w4[2], x[xs + 2u * ss]) + dot(w4[3], x[xs + 3u * ss]);
+            }
+        }
+        for (; i < in4; i += ss) {
             let wv = weight[w0 + i];
             for (var s = 0u; s < NB; s++) {
                 acc[s] += dot(wv, x[min(n0 + s, n_last) * in4 + i]);
