@@ -165,3 +165,67 @@ fn subgroup_kernel_is_tested_where_available() {
         assert_eq!(forced.resolve(&caps, sh(1, 40, 8, 8)), want);
     }
 }
+
+/// The tiled kernel in each of its tile shapes (`conv2d_tiled::TILES`, the rule's choice
+/// asserted first): 128x128 on an odd plane of 8,281 pixels with K = 27 (padded to 32), and
+/// 1x1 (the pointwise gather) with a residual; 64x128 and 64x64 grouped (4 groups of 40
+/// channels: a partial channel tile); 32x64 on ResNet's 7x7 and 14x14 planes at batch 1 and 3
+/// (odd N·OH·OW), 3x3 stride 2 and AlexNet's 11x11 stride 4.
+#[test]
+fn conv_tiled_tiles() {
+    use deeper::ops::conv2d_tiled::{tile_for, TILES};
+    let Some(g) = gpu() else { return };
+    let cx = Cx::new(g);
+    let tiled = |c: &Conv2d| with_kernel(c, ConvKernel::Tiled);
+    let out = |c: &Conv2d, s: deeper::Shape| {
+        let (oh, ow) = c.window.output_hw("t", s.h, s.w).expect("output size");
+        sh(s.n, c.out_channels, oh, ow)
+    };
+    let mut cases: Vec<(&str, Conv2d, Vec<deeper::Shape>, usize)> = Vec::new();
+    let c = Conv2d::new(3, 130, 3, 1, 1).with_activation(Relu);
+    cases.push(("128x128, 3x3", c, vec![sh(2, 3, 91, 91)], 0));
+    let mut pw = Conv2d::new(20, 200, 1, 1, 0);
+    (pw.residual, pw.activation) = (true, Relu);
+    cases.push((
+        "128x128, 1x1",
+        pw,
+        vec![sh(2, 20, 90, 91), sh(2, 200, 90, 91)],
+        0,
+    ));
+    let g4 = grouped(12, 160, 3, 1, 4);
+    cases.push(("64x128, groups 4", g4.clone(), vec![sh(1, 12, 91, 91)], 1));
+    cases.push(("64x64, groups 4", g4, vec![sh(1, 12, 75, 75)], 2));
+    let mut l4 = Conv2d::new(64, 48, 3, 1, 1);
+    (l4.residual, l4.activation) = (true, Sigmoid);
+    for n in [1, 3] {
+        for hw in [7, 14] {
+            cases.push((
+                "32x64, ResNet plane",
+                l4.clone(),
+                vec![sh(n, 64, hw, hw), sh(n, 48, hw, hw)],
+                3,
+            ));
+        }
+    }
+    cases.push((
+        "32x64, 3x3 stride 2",
+        Conv2d::new(16, 24, 3, 2, 1),
+        vec![sh(3, 16, 13, 13)],
+        3,
+    ));
+    cases.push((
+        "32x64, 11x11 stride 4",
+        Conv2d::new(3, 20, 11, 4, 2),
+        vec![sh(2, 3, 39, 39)],
+        3,
+    ));
+    for (i, (name, conv, shapes, tile)) in cases.into_iter().enumerate() {
+        assert_eq!(
+            tile_for(&conv, out(&conv, shapes[0])),
+            TILES[tile],
+            "{name}"
+        );
+        cx.check(name, &tiled(&conv), &shapes, 50 + i as u64);
+    }
+    cx.max.report();
+}

@@ -98,14 +98,15 @@ fn grids_over_65535_workgroups_are_folded() {
     cx.max.report();
 }
 
-/// 68,907 GEMM tiles of 64 pixels: the slowest test on a software GPU (~10 s on llvmpipe, as
-/// each of the 256-invocation workgroups is run on the CPU), kept apart to run in parallel.
+/// 68,907 tiles of 32 channels × 64 pixels (`conv2d_tiled`'s smallest): the slowest test on a
+/// software GPU (each of the 128-invocation workgroups is run on the CPU), kept apart to run
+/// in parallel.
 #[test]
-fn gemm_grid_over_65535_workgroups_is_folded() {
+fn tiled_grid_over_65535_workgroups_is_folded() {
     let Some(g) = gpu() else { return };
     let cx = Cx::new(g);
-    let gemm = with_kernel(&Conv2d::new(1, 1, 1, 1, 0), ConvKernel::Gemm);
-    cx.check("folded grid", &gemm, &[sh(1, 1, 2100, 2100)], 5);
+    let tiled = with_kernel(&Conv2d::new(1, 1, 1, 1, 0), ConvKernel::Tiled);
+    cx.check("folded grid", &tiled, &[sh(1, 1, 2100, 2100)], 5);
     cx.max.report();
 }
 
@@ -258,13 +259,17 @@ fn fixed_shapes() {
     }
     // The vec4 kernels: several 128-row groups, an input that is not a multiple of 32 (the
     // subgroup kernel's last chunk of 8 vec4 is partial), batch 1 (one sample per invocation)
-    // and batches that leave a partial block of 4.
-    for kernel in [LinearKernel::Vec4, LinearKernel::Subgroup] {
+    // and batches that leave a partial block of 4 (the GEMV: of 8, and 9 = two blocks).
+    for kernel in [
+        LinearKernel::Vec4,
+        LinearKernel::Subgroup,
+        LinearKernel::Gemv,
+    ] {
         let fc = Linear {
             kernel,
             ..with_act(Linear::new(1000, 300), Relu, |l| &mut l.activation)
         };
-        for n in [1, 3, 6] {
+        for n in [1, 3, 6, 9] {
             let x = Shape::matrix(n, 1000);
             let case = format!("linear {kernel:?} batch {n}");
             cx.check(&case, &Op::Linear(fc.clone()), &[x], 13);

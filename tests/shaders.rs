@@ -14,6 +14,7 @@ use deeper::ops::concat::ConcatUniform;
 use deeper::ops::conv2d_direct::ConvUniform;
 use deeper::ops::conv2d_mm::{Im2colUniform, MmUniform};
 use deeper::ops::conv2d_subgroup::WindowUniform;
+use deeper::ops::conv2d_tiled::TiledUniform;
 use deeper::ops::conv2d_winograd::{InputUniform, OutputUniform};
 use deeper::ops::linear::LinearUniform;
 use deeper::ops::lrn::LrnUniform;
@@ -78,7 +79,10 @@ fn mirrors_for(shader: &str) -> Option<Vec<(&'static str, Mirror)>> {
 /// The Rust mirror of `struct Params` for each shader file with a flat one.
 fn mirror_for(shader: &str) -> Option<Mirror> {
     Some(match shader {
-        "conv2d_direct" | "conv2d_gemm" => mirror!(ConvUniform =>
+        "conv2d_tiled" => mirror!(TiledUniform =>
+            n, cin, h, w, cout_g, cin_g, oh, ow, sh, sw, ph, pw, dh, dw, kdim, kpad,
+            mpad4, tiles_m, tiles_n, groups, has_bias, has_residual, out_c_total, out_c_offset),
+        "conv2d_direct" => mirror!(ConvUniform =>
             n, cin, h, w, cout, oc_base, cout_per_group, cin_per_group, oh, ow, kh, kw,
             sh, sw, ph, pw, dh, dw, has_bias, has_residual, res_c, out_c_total, out_c_offset, _pad0),
         "pool2d" => mirror!(PoolUniform =>
@@ -99,7 +103,7 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
         "winograd_output" | "winograd_output_v4" => mirror!(OutputUniform =>
             cout, oh, ow, tw, tiles, t0, tc, total, has_bias, has_residual, res_c,
             out_c_total, out_c_offset, _pad0, _pad1, _pad2),
-        "linear" | "linear_vec4" | "linear_subgroup" => mirror!(LinearUniform =>
+        "linear" | "linear_vec4" | "linear_subgroup" | "linear_gemv" => mirror!(LinearUniform =>
             n, in_f, rows, row_base, has_bias, out_c_total, out_c_offset, _pad0),
         "softmax" => mirror!(SoftmaxUniform =>
             n, c, plane, out_c_total, out_c_offset, _pad0, _pad1, _pad2),

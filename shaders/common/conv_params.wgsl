@@ -1,7 +1,6 @@
 // The uniform (ConvUniform in src/ops/conv2d_direct.rs) and the bindings of conv2d_direct.wgsl
-// and conv2d_gemm.wgsl, which read the same convolution the same way (the shader! macro
-// appends this to both): the input and output geometry, the window, the chunk of output
-// channels this dispatch computes, and the fused epilogue's flags and output placement.
+// (appended by the shader! macro): the input and output geometry, the window, the chunk of
+// output channels this dispatch computes, and the fused epilogue's flags and output placement.
 
 struct Params {
     n: u32, cin: u32, h: u32, w: u32,

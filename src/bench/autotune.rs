@@ -67,7 +67,7 @@ pub struct Tuner {
 
 /// Part of every cache key; bump it when kernels are added or changed, so old choices are
 /// tuned again instead of reused.
-const KERNEL_SET: &str = "kernels 6";
+const KERNEL_SET: &str = "kernels 7";
 
 /// The cache key of a tunable `op` on input `x` (batch included) on `gpu`; `None` for ops
 /// with one kernel.
@@ -136,7 +136,7 @@ fn candidates(gpu: &Gpu, op: &Op, out: Shape) -> Vec<Kernel> {
                     kernel: k,
                     ..l.clone()
                 }
-                .resolve(&caps)
+                .resolve(&caps, out.n)
                     == k
             })
             .map(Kernel::Linear)

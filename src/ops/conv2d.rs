@@ -6,17 +6,19 @@
 //! residual `[N, C_out, OH, OW]`, output `[N, C_out, OH, OW]`.
 //! Definition: <https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html>
 //!
-//! Five kernels: `conv2d_direct` (one invocation per output, for small, odd or grouped layers)
-//! and `conv2d_gemm` (implicit GEMM with workgroup tiles), both in [`super::conv2d_direct`],
-//! the im2col + register-blocked product of [`super::conv2d_mm`], a product with
-//! weights shared by subgroup broadcasts that gathers the im2col rows itself,
-//! [`super::conv2d_subgroup`], and Winograd F(4x4, 3x3) / F(2x2, 5x5) on top of that product,
-//! [`super::conv2d_winograd`]. [`Conv2d::resolve`] turns
-//! [`ConvKernel::Auto`] into one of them for a given device; tests force each.
+//! Five kernels, each in its own file and listed once in [`KERNELS`] (whether it runs a layer
+//! on a device, its weight repack, its scratch and its dispatches): `conv2d_direct` (one
+//! invocation per output, for small, odd or grouped layers, [`super::conv2d_direct`]), the
+//! workgroup-tiled implicit GEMM of [`super::conv2d_tiled`] (discrete GPUs), the im2col +
+//! register-blocked product of [`super::conv2d_mm`], a product with weights shared by
+//! subgroup broadcasts that gathers the im2col rows itself, [`super::conv2d_subgroup`], and
+//! Winograd F(4x4, 3x3) / F(2x2, 5x5) on top of that product, [`super::conv2d_winograd`].
+//! [`Conv2d::resolve`] turns [`ConvKernel::Auto`] into one of them for a given device; tests
+//! force each.
 
-use super::conv2d_winograd;
 use super::launch::{Activation, Arg, Dispatch, LaunchCtx};
 use super::DeviceCaps;
+use super::{conv2d_direct, conv2d_mm, conv2d_subgroup, conv2d_tiled, conv2d_winograd};
 use crate::error::{Error, Result};
 use crate::shape::{Shape, Window2d};
 use crate::tensor::Tensor;
@@ -31,7 +33,8 @@ pub enum ConvKernel {
     #[default]
     Auto,
     Direct,
-    Gemm,
+    /// Workgroup-tiled implicit GEMM ([`super::conv2d_tiled`]).
+    Tiled,
     /// im2col + register-blocked matrix product ([`super::conv2d_mm`]).
     Mm,
     /// Implicit-im2col matrix product with weights shared by subgroup broadcasts
@@ -42,16 +45,84 @@ pub enum ConvKernel {
     Winograd,
 }
 
+/// What [`Conv2d`] needs from one kernel file. A new kernel is a variant of [`ConvKernel`],
+/// its own files and one entry in [`KERNELS`].
+pub struct KernelEntry {
+    pub kernel: ConvKernel,
+    /// Whether the kernel computes this layer on a device with these caps (else the rule
+    /// decides).
+    pub runs: fn(&Conv2d, &DeviceCaps) -> bool,
+    /// The weight in the kernel's layout, computed once at load; `None`: PyTorch's.
+    pub repack: Option<fn(&Conv2d, &Tensor) -> Tensor>,
+    /// f32 elements of the two scratch buffers it would like for an output shape.
+    pub scratch_elems: fn(&Conv2d, Shape) -> [usize; 2],
+    pub dispatches: fn(&Conv2d, &LaunchCtx) -> Vec<Dispatch>,
+}
+
+fn always(_: &Conv2d, _: &DeviceCaps) -> bool {
+    true
+}
+
+fn no_scratch(_: &Conv2d, _: Shape) -> [usize; 2] {
+    [0, 0]
+}
+
+/// Every concrete kernel, the usually fastest first (on llvmpipe): the autotuner's
+/// candidates in the order it times them, and what the tests run on every shape.
+pub const KERNELS: [KernelEntry; 5] = [
+    KernelEntry {
+        kernel: ConvKernel::Winograd,
+        runs: |c, caps| conv2d_winograd::applies(c) && conv2d_winograd::fits(c, caps),
+        repack: Some(conv2d_winograd::repack),
+        scratch_elems: conv2d_winograd::scratch_elems,
+        dispatches: conv2d_winograd::dispatches,
+    },
+    KernelEntry {
+        kernel: ConvKernel::Subgroup,
+        runs: |c, caps| caps.subgroups && conv2d_subgroup::repacked_bytes(c) <= caps.max_binding,
+        repack: Some(conv2d_subgroup::repack),
+        scratch_elems: no_scratch,
+        dispatches: conv2d_subgroup::dispatches,
+    },
+    KernelEntry {
+        kernel: ConvKernel::Mm,
+        runs: conv2d_mm::runs,
+        repack: Some(conv2d_mm::repack),
+        scratch_elems: conv2d_mm::scratch_elems,
+        dispatches: conv2d_mm::dispatches,
+    },
+    KernelEntry {
+        kernel: ConvKernel::Tiled,
+        runs: conv2d_tiled::runs,
+        repack: Some(conv2d_tiled::repack),
+        scratch_elems: no_scratch,
+        dispatches: conv2d_tiled::dispatches,
+    },
+    KernelEntry {
+        kernel: ConvKernel::Direct,
+        runs: always,
+        repack: None,
+        scratch_elems: no_scratch,
+        dispatches: conv2d_direct::dispatches,
+    },
+];
+
 impl ConvKernel {
-    /// Every concrete kernel (all but `Auto`), the usually fastest first: the autotuner's
-    /// candidates in the order it times them, and what the tests run on every shape.
-    pub const ALL: [ConvKernel; 5] = [
-        ConvKernel::Winograd,
-        ConvKernel::Subgroup,
-        ConvKernel::Mm,
-        ConvKernel::Gemm,
-        ConvKernel::Direct,
-    ];
+    /// Every concrete kernel (all but `Auto`), in the order of [`KERNELS`].
+    pub const ALL: [ConvKernel; KERNELS.len()] = {
+        let mut all = [ConvKernel::Auto; KERNELS.len()];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = KERNELS[i].kernel;
+            i += 1;
+        }
+        all
+    };
+
+    /// This kernel's entry in [`KERNELS`] (`None` for `Auto`).
+    pub fn entry(self) -> Option<&'static KernelEntry> {
+        KERNELS.iter().find(|e| e.kernel == self)
+    }
 }
 
 /// Parameters of a convolution.
@@ -221,66 +292,54 @@ impl Conv2d {
     }
 
     /// The kernel this layer runs with on a device with `caps` for output `out`: the forced
-    /// one when it can run there, else the selection rule's. The rule (the autotuner refines
-    /// it per device): where the device has subgroups, Winograd F(4x4, 3x3) for 3x3 stride-1
-    /// layers whose channels and plane are big enough ([`conv2d_winograd::pays`]); else for every
-    /// layer with at least 16 output channels per group and a reduction of at least 16 (all
-    /// the big layers of the classic networks) a matrix product, the subgroup one where the
-    /// device has subgroups and the layer at least 32 channels per group; direct otherwise
-    /// (small, depthwise, or too wide to repack into one binding).
+    /// one when it runs there ([`KernelEntry::runs`]), else the selection rule's.
     pub fn resolve(&self, caps: &DeviceCaps, out: Shape) -> ConvKernel {
-        let (k, cout_g) = (self.kdim(), self.out_channels / self.groups);
-        let im2col_fits = (k * 8 * 4) as u64 <= caps.max_binding;
-        let repacked = (self.groups * cout_g.next_multiple_of(16) * k * 4) as u64;
-        let mm_fits = im2col_fits && repacked <= caps.max_binding;
-        let sg_fits =
-            caps.subgroups && super::conv2d_subgroup::repacked_bytes(self) <= caps.max_binding;
-        let big = cout_g >= 16 && k >= 16;
-        let winograd = conv2d_winograd::applies(self) && conv2d_winograd::fits(self, caps);
-        match self.kernel {
-            ConvKernel::Auto if winograd && conv2d_winograd::pays(self, out) => {
-                ConvKernel::Winograd
-            }
-            ConvKernel::Auto if sg_fits && big && cout_g >= 32 => ConvKernel::Subgroup,
-            ConvKernel::Auto if mm_fits && big => ConvKernel::Mm,
-            ConvKernel::Auto => ConvKernel::Direct,
-            ConvKernel::Mm if !mm_fits => ConvKernel::Direct,
-            ConvKernel::Subgroup if !sg_fits => self.auto(caps, out),
-            ConvKernel::Winograd if !winograd => self.auto(caps, out),
-            forced => forced,
+        match self.kernel.entry() {
+            Some(e) if (e.runs)(self, caps) => self.kernel,
+            _ => self.rule(caps, out),
         }
     }
 
-    /// What the selection rule picks for this layer on a device with `caps`.
-    fn auto(&self, caps: &DeviceCaps, out: Shape) -> ConvKernel {
-        Conv2d {
-            kernel: ConvKernel::Auto,
-            ..self.clone()
+    /// The selection rule (the autotuner refines it per device). Where the device has
+    /// subgroups, Winograd F(4x4, 3x3) for 3x3 stride-1 layers whose channels and plane are big
+    /// enough ([`conv2d_winograd::pays`]). Else every layer with at least 16 output channels
+    /// per group and a reduction of at least 16 (all the big layers of the classic networks)
+    /// runs a matrix product: on a GPU-type adapter the workgroup-tiled one (any plane, 7x7
+    /// included); on a CPU-type adapter such as llvmpipe, where registers and subgroup
+    /// broadcasts win, the subgroup one where the device has subgroups and the layer at least
+    /// 32 channels per group, else im2col + product. Direct otherwise (small, depthwise, or too
+    /// wide to repack into one binding).
+    fn rule(&self, caps: &DeviceCaps, out: Shape) -> ConvKernel {
+        let runs = |k: ConvKernel| k.entry().is_some_and(|e| (e.runs)(self, caps));
+        let cout_g = self.out_channels / self.groups;
+        let big = cout_g >= 16 && self.kdim() >= 16;
+        if runs(ConvKernel::Winograd) && conv2d_winograd::pays(self, out) {
+            ConvKernel::Winograd
+        } else if big && caps.is_gpu() && runs(ConvKernel::Tiled) {
+            ConvKernel::Tiled
+        } else if big && cout_g >= 32 && runs(ConvKernel::Subgroup) {
+            ConvKernel::Subgroup
+        } else if big && runs(ConvKernel::Mm) {
+            ConvKernel::Mm
+        } else {
+            ConvKernel::Direct
         }
-        .resolve(caps, out)
     }
 
-    /// Parameters in the layout of the chosen kernel (resolved): the matrix products read
-    /// 16- or 32-channel weight blocks, Winograd its transformed weights in 32-channel blocks.
+    /// Parameters in the layout of the chosen kernel (resolved): its repacked weight, if any.
     pub fn gpu_params<'a>(&self, params: &'a [Tensor]) -> Vec<Cow<'a, Tensor>> {
         let mut v: Vec<Cow<Tensor>> = params.iter().map(Cow::Borrowed).collect();
-        let w = &params[0];
-        match self.kernel {
-            ConvKernel::Mm => v[0] = Cow::Owned(super::conv2d_mm::repack(self, w)),
-            ConvKernel::Subgroup => v[0] = Cow::Owned(super::conv2d_subgroup::repack(self, w)),
-            ConvKernel::Winograd => v[0] = Cow::Owned(conv2d_winograd::repack(self, w)),
-            _ => {}
+        if let Some(repack) = self.kernel.entry().and_then(|e| e.repack) {
+            v[0] = Cow::Owned(repack(self, &params[0]));
         }
         v
     }
 
     /// f32 elements of the two scratch buffers the (resolved) kernel would like for `out`.
     pub fn scratch_elems(&self, out: Shape) -> [usize; 2] {
-        match self.kernel {
-            ConvKernel::Winograd => conv2d_winograd::scratch_elems(self, out),
-            ConvKernel::Mm => super::conv2d_mm::scratch_elems(self, out),
-            _ => [0, 0],
-        }
+        self.kernel
+            .entry()
+            .map_or([0, 0], |e| (e.scratch_elems)(self, out))
     }
 
     /// The fused epilogue's bindings, shared by every kernel: the bias (rows `bias_rows` of
@@ -302,12 +361,9 @@ impl Conv2d {
         [bias, residual]
     }
 
+    /// The dispatches of the (resolved) kernel; `Auto` runs the direct one.
     pub(super) fn dispatches(&self, ctx: &LaunchCtx) -> Vec<Dispatch> {
-        match self.kernel {
-            ConvKernel::Winograd => conv2d_winograd::dispatches(self, ctx),
-            ConvKernel::Mm => super::conv2d_mm::dispatches(self, ctx),
-            ConvKernel::Subgroup => super::conv2d_subgroup::dispatches(self, ctx),
-            _ => super::conv2d_direct::dispatches(self, ctx),
-        }
+        let e = self.kernel.entry().unwrap_or(&KERNELS[KERNELS.len() - 1]);
+        (e.dispatches)(self, ctx)
     }
 }

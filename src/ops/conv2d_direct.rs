@@ -1,20 +1,14 @@
-//! The direct kernels of [`Conv2d`]: `conv2d_direct.wgsl` (`ConvKernel::Direct`, one invocation
-//! per output, for small, odd or grouped layers) and `conv2d_gemm.wgsl` (`ConvKernel::Gemm`, an
-//! implicit GEMM over `C_out × (N·OH·OW) × (C_in/g·kH·kW)` in workgroup-memory tiles). Both read
-//! the input and the weight in PyTorch's layouts (no repack) and fuse bias, residual and
-//! activation; the weight is split by output channels where it exceeds one binding.
+//! The direct kernel of [`Conv2d`]: `conv2d_direct.wgsl` (`ConvKernel::Direct`, one invocation
+//! per output, for small, odd or grouped layers). It reads the input and the weight in
+//! PyTorch's layouts (no repack) and fuses bias, residual and activation; the weight is split
+//! by output channels where it exceeds one binding, so it runs every layer on every device.
 
-use super::conv2d::{Conv2d, ConvKernel};
+use super::conv2d::Conv2d;
 use super::launch::{groups_for, Arg, Dispatch, LaunchCtx};
 use crate::shader;
 
 shader!(DIRECT, "conv2d_direct", 5, "act", "conv_params");
-shader!(GEMM, "conv2d_gemm", 5, "act", "conv_params");
-
-/// Output tile of `conv2d_gemm`: rows (output channels) × columns (output pixels).
-pub const GEMM_TILE: (usize, usize) = (64, 64);
-
-/// Uniform of both conv shaders (mirrors `struct Params` in the WGSL files).
+/// Uniform of `conv2d_direct.wgsl` (mirrors `struct Params` in the WGSL files).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct ConvUniform {
@@ -57,19 +51,9 @@ pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
             let weight = Arg::Param { index: 0, rows };
             let args = vec![Arg::Input(0), weight, bias, residual, Arg::Output];
             let o = ctx.output;
-            let (shader, workgroups) = match c.kernel {
-                ConvKernel::Gemm => {
-                    // Rows of one group in this chunk: whole groups, or part of the only one.
-                    let rows_g = u.cout_per_group.min(u.cout) as usize;
-                    let groups_here = u.cout as usize / rows_g;
-                    let tiles_m = rows_g.div_ceil(GEMM_TILE.0);
-                    let tiles_n = (o.n * o.h * o.w).div_ceil(GEMM_TILE.1);
-                    (&GEMM, groups_for(groups_here * tiles_m * tiles_n, 1))
-                }
-                _ => (&DIRECT, groups_for(o.n * u.cout as usize * o.h * o.w, 64)),
-            };
+            let workgroups = groups_for(o.n * u.cout as usize * o.h * o.w, 64);
             Dispatch {
-                shader,
+                shader: &DIRECT,
                 overrides: vec![c.activation.constant()],
                 args,
                 uniform: bytemuck::bytes_of(&u).to_vec(),

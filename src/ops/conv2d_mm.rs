@@ -11,6 +11,7 @@
 
 use super::conv2d::Conv2d;
 use super::launch::{groups_for, Arg, Dispatch, LaunchCtx};
+use super::DeviceCaps;
 use crate::shader;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -94,6 +95,14 @@ pub fn input_is_matrix(c: &Conv2d, out: Shape) -> bool {
         a.kernel == 1 && a.stride == 1 && a.pad_before == 0 && a.pad_after == 0
     };
     unit(&h) && unit(&w) && (out.h * out.w).is_multiple_of(4)
+}
+
+/// Whether the device runs this kernel for `c`: the smallest im2col chunk (8 columns) and the
+/// repacked weight each within one binding.
+pub fn runs(c: &Conv2d, caps: &DeviceCaps) -> bool {
+    let (k, cout_g) = (c.kdim(), c.out_channels / c.groups);
+    let repacked = (c.groups * cout_g.next_multiple_of(BLOCK) * k * 4) as u64;
+    (k * COLS * 4) as u64 <= caps.max_binding && repacked <= caps.max_binding
 }
 
 /// Scratch elements wanted (first buffer only) for the whole im2col matrix of one image and

@@ -3,10 +3,12 @@
 //! (`[N, in, 1, 1]`). A weight larger than one GPU binding (VGG's fc6 is 411 MB) is split by
 //! output rows and run chunk by chunk, each chunk writing its columns of the output.
 //!
-//! Three kernels: `linear_subgroup` (lanes over output rows, the input shared by subgroup
-//! broadcasts) and `linear_vec4` (a workgroup per 4 rows, reduced in workgroup memory) when
-//! `in` is a multiple of 4 — every classic network's layers — and `linear` for any `in`.
-//! [`Linear::resolve`] picks one per device; tests force each.
+//! Four kernels: `linear_subgroup` (lanes over output rows, the input shared by subgroup
+//! broadcasts), `linear_gemv` (a subgroup per row reading it as consecutive vec4 and summing
+//! with subgroupAdd: the bandwidth-bound GEMV for GPUs at batch ≤ 8) and `linear_vec4` (a
+//! workgroup per 4 rows, reduced in workgroup memory) when `in` is a multiple of 4 — every
+//! classic network's layers — and `linear` for any `in`. [`Linear::resolve`] picks one per
+//! device and batch; tests force each.
 //!
 //! Shapes: input `[N, in, 1, 1]`, weight `[out, in]`, bias `[out]` → `[N, out, 1, 1]`.
 //! Definition: <https://pytorch.org/docs/stable/generated/torch.nn.Linear.html>
@@ -22,6 +24,7 @@ use rayon::prelude::*;
 shader!(SHADER, "linear", 4, "act");
 shader!(VEC4, "linear_vec4", 4, "act");
 shader!(SUBGROUP, "linear_subgroup", 4, "act");
+shader!(GEMV, "linear_gemv", 4, "act");
 
 /// Which fully connected kernel to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -33,17 +36,26 @@ pub enum LinearKernel {
     Vec4,
     /// Needs subgroups of at least 8 invocations.
     Subgroup,
+    /// Needs subgroups; for GPUs at small batches ([`GEMV_MAX_BATCH`]).
+    Gemv,
 }
 
 impl LinearKernel {
     /// Every concrete kernel (all but `Auto`), the usually fastest first: the autotuner's
     /// candidates in the order it times them, and what the tests run on every shape.
-    pub const ALL: [LinearKernel; 3] = [
+    pub const ALL: [LinearKernel; 4] = [
         LinearKernel::Subgroup,
+        LinearKernel::Gemv,
         LinearKernel::Vec4,
         LinearKernel::Scalar,
     ];
 }
+
+/// Largest batch the rule runs on [`LinearKernel::Gemv`] on a GPU (and its samples per
+/// workgroup: each weight row is read once per this many samples).
+pub const GEMV_MAX_BATCH: usize = 8;
+/// Output rows per workgroup of `linear_gemv.wgsl` (`ROWS`).
+const GEMV_ROWS: usize = 8;
 
 /// Samples handled together by one workgroup of `linear.wgsl` (each weight row is read once
 /// per block of this many samples).
@@ -87,14 +99,22 @@ impl Linear {
         }
     }
 
-    /// The kernel this layer runs with on a device with `caps`: the forced one when it can
-    /// run there, else the rule's (subgroup, then vec4, when `in` is a multiple of 4).
-    pub fn resolve(&self, caps: &DeviceCaps) -> LinearKernel {
+    /// The kernel this layer runs with on a device with `caps` at `batch` samples: the forced
+    /// one when it can run there, else the rule's when `in` is a multiple of 4: on a GPU-type
+    /// adapter with subgroups at batch ≤ [`GEMV_MAX_BATCH`] the GEMV (the weights are streamed
+    /// once, so bandwidth is the limit), else subgroup, then vec4. (llvmpipe, a CPU-type
+    /// adapter, keeps subgroup at every batch.)
+    pub fn resolve(&self, caps: &DeviceCaps, batch: usize) -> LinearKernel {
         let vec4 = self.in_features.is_multiple_of(4);
+        let gemv = caps.is_gpu() && batch <= GEMV_MAX_BATCH;
         match self.kernel {
             _ if !vec4 => LinearKernel::Scalar,
-            LinearKernel::Auto | LinearKernel::Subgroup if caps.subgroups => LinearKernel::Subgroup,
-            LinearKernel::Auto | LinearKernel::Subgroup => LinearKernel::Vec4,
+            LinearKernel::Auto if caps.subgroups && gemv => LinearKernel::Gemv,
+            LinearKernel::Gemv if caps.subgroups => LinearKernel::Gemv,
+            LinearKernel::Auto | LinearKernel::Subgroup | LinearKernel::Gemv if caps.subgroups => {
+                LinearKernel::Subgroup
+            }
+            LinearKernel::Auto | LinearKernel::Subgroup | LinearKernel::Gemv => LinearKernel::Vec4,
             forced => forced,
         }
     }
@@ -170,6 +190,10 @@ impl Linear {
                     LinearKernel::Subgroup => {
                         let nb = if n == 1 { 1 } else { BATCH_BLOCK };
                         (&SUBGROUP, vec![("NB", nb as u32)], 128, nb)
+                    }
+                    LinearKernel::Gemv => {
+                        let nb = n.min(GEMV_MAX_BATCH);
+                        (&GEMV, vec![("NB", nb as u32)], GEMV_ROWS, nb)
                     }
                     LinearKernel::Vec4 => (&VEC4, Vec::new(), 4, BATCH_BLOCK),
                     _ => (&SHADER, Vec::new(), 1, BATCH_BLOCK),

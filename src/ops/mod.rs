@@ -14,6 +14,7 @@ pub mod conv2d;
 pub mod conv2d_direct;
 pub mod conv2d_mm;
 pub mod conv2d_subgroup;
+pub mod conv2d_tiled;
 pub mod conv2d_winograd;
 pub mod launch;
 pub mod linear;
@@ -41,13 +42,39 @@ use std::borrow::Cow;
 /// lanes of one subgroup.
 pub const MIN_SUBGROUP_SIZE: u32 = 8;
 
-/// What the device offers that decides which kernels can run (the runtime fills it in).
+/// What the device offers that decides which kernels can run and which the rule picks (the
+/// runtime fills it in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeviceCaps {
     /// Largest storage binding in bytes.
     pub max_binding: u64,
     /// Subgroup operations with subgroups of at least [`MIN_SUBGROUP_SIZE`] invocations.
     pub subgroups: bool,
+    /// The adapter's kind: a CPU (llvmpipe) or a GPU.
+    pub kind: DeviceKind,
+    /// The smallest subgroup size the adapter reports (0 where `subgroups` is false).
+    pub subgroup_size: u32,
+    /// Workgroup memory in bytes (`max_compute_workgroup_storage_size`).
+    pub max_workgroup_storage: u32,
+}
+
+/// The kind of adapter, as the driver reports it: it decides the selection rules, as a CPU in
+/// disguise wants other kernels than a GPU (`../shared/GPU-H200.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// A software rasteriser on the CPU (llvmpipe, SwiftShader).
+    Cpu,
+    IntegratedGpu,
+    DiscreteGpu,
+    /// A virtual GPU or a kind the driver does not say: treated as a GPU.
+    Other,
+}
+
+impl DeviceCaps {
+    /// Whether the adapter is anything but a CPU: the GPU rules apply.
+    pub fn is_gpu(&self) -> bool {
+        self.kind != DeviceKind::Cpu
+    }
 }
 
 /// Every layer kind `deeper` can run.
@@ -173,7 +200,7 @@ impl Op {
                 ..c.clone()
             }),
             Op::Linear(l) => Op::Linear(Linear {
-                kernel: l.resolve(caps),
+                kernel: l.resolve(caps, out.n),
                 ..l.clone()
             }),
             other => other.clone(),
@@ -232,7 +259,7 @@ impl Op {
     pub fn all_shaders() -> Vec<&'static Shader> {
         vec![
             &conv2d_direct::DIRECT,
-            &conv2d_direct::GEMM,
+            &conv2d_tiled::SHADER,
             &conv2d_mm::IM2COL,
             &conv2d_mm::MM,
             &conv2d_subgroup::SHADER,
@@ -251,6 +278,7 @@ impl Op {
             &linear::SHADER,
             &linear::VEC4,
             &linear::SUBGROUP,
+            &linear::GEMV,
             &softmax::SHADER,
         ]
     }

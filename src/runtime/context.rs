@@ -9,7 +9,7 @@
 
 use super::pipelines::PipelineCache;
 use crate::error::{Error, Result};
-use crate::ops::DeviceCaps;
+use crate::ops::{DeviceCaps, DeviceKind};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -262,11 +262,24 @@ impl Gpu {
         self.max_binding
     }
 
-    /// What decides which kernels can run here (binding limit, subgroups).
+    /// What decides which kernels can run here and which the rules pick (binding limit,
+    /// subgroups, adapter kind, workgroup memory).
     pub fn caps(&self) -> DeviceCaps {
         DeviceCaps {
             max_binding: self.max_binding,
             subgroups: self.subgroups,
+            kind: match self.info.device_type {
+                wgpu::DeviceType::Cpu => DeviceKind::Cpu,
+                wgpu::DeviceType::IntegratedGpu => DeviceKind::IntegratedGpu,
+                wgpu::DeviceType::DiscreteGpu => DeviceKind::DiscreteGpu,
+                wgpu::DeviceType::VirtualGpu | wgpu::DeviceType::Other => DeviceKind::Other,
+            },
+            subgroup_size: if self.subgroups {
+                self.info.subgroup_min_size
+            } else {
+                0
+            },
+            max_workgroup_storage: self.limits.max_compute_workgroup_storage_size,
         }
     }
 

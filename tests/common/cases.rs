@@ -30,7 +30,7 @@ impl<'a> Cx<'a> {
     }
 
     /// Random inputs of `shapes` and random params; GPU vs CPU; records the error under
-    /// `op.kind()` (`conv2d_direct` / `conv2d_gemm` for convolutions).
+    /// `op.kind()` (`conv2d_direct`, `conv2d_tiled`, … for convolutions).
     pub fn check(&self, case: &str, op: &Op, shapes: &[Shape], seed: u64) {
         let mut rng = Rng::new(seed);
         let xs: Vec<Tensor> = shapes.iter().map(|s| uniform(*s, &mut rng)).collect();

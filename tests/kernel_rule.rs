@@ -1,0 +1,105 @@
+//! The device-aware selection rule, without a GPU: the kernels `Op::resolved` picks for every
+//! layer of ResNet-50, VGG-16 and GoogLeNet (fused, as compiled) at batch 1 and 32, given the
+//! caps of a discrete GPU (the H200's: 32-wide subgroups, 48 KiB of workgroup memory), of a GPU
+//! without subgroups, and of llvmpipe. On a GPU every big convolution (≥ 16 output channels
+//! per group, a reduction ≥ 16) runs on the tiled product or Winograd, never Direct, 7x7
+//! planes included, and FC layers at batch ≤ 8 on the GEMV; on llvmpipe neither new kernel is
+//! picked (its rule is the one it was tuned with).
+
+use deeper::graph::{fuse::fuse, infer, Graph};
+use deeper::models::{build, ModelOptions};
+use deeper::ops::{ConvKernel, DeviceCaps, DeviceKind, LinearKernel, Op};
+
+const NETS: [&str; 3] = ["resnet50", "vgg16", "googlenet"];
+
+fn h200(subgroups: bool) -> DeviceCaps {
+    DeviceCaps {
+        max_binding: 2_147_483_644,
+        subgroups,
+        kind: DeviceKind::DiscreteGpu,
+        subgroup_size: if subgroups { 32 } else { 0 },
+        max_workgroup_storage: 48 * 1024,
+    }
+}
+
+fn llvmpipe() -> DeviceCaps {
+    DeviceCaps {
+        max_binding: 128 << 20,
+        subgroups: true,
+        kind: DeviceKind::Cpu,
+        subgroup_size: 8,
+        max_workgroup_storage: 32 * 1024,
+    }
+}
+
+fn net(name: &str) -> Graph {
+    fuse(&build(name, &ModelOptions::default()).expect("build")).graph
+}
+
+/// `(layer, output shape, resolved op)` for every conv and linear node at batch `n`.
+fn resolved(g: &Graph, n: usize, caps: &DeviceCaps) -> Vec<(String, deeper::Shape, Op)> {
+    let shapes = infer::shapes(g, n).expect("shapes");
+    g.nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, node)| matches!(node.op, Op::Conv2d(_) | Op::Linear(_)))
+        .map(|(i, node)| {
+            let out = shapes[i + 1];
+            (node.name.clone(), out, node.op.resolved(caps, out))
+        })
+        .collect()
+}
+
+#[test]
+fn gpu_rule_puts_every_big_layer_on_tiled_or_winograd_and_small_fc_on_gemv() {
+    for subgroups in [true, false] {
+        let caps = h200(subgroups);
+        for name in NETS {
+            let g = net(name);
+            for n in [1, 32] {
+                let mut seven = 0;
+                for (layer, out, op) in resolved(&g, n, &caps) {
+                    let at = format!("{name} b{n} subgroups {subgroups} {layer} {out}: {op:?}");
+                    match op {
+                        Op::Conv2d(c) => {
+                            let big = c.out_channels / c.groups >= 16 && c.kdim() >= 16;
+                            let want = [ConvKernel::Tiled, ConvKernel::Winograd];
+                            assert!(!big || want.contains(&c.kernel), "{at}");
+                            seven += usize::from(out.h == 7 && c.kernel == ConvKernel::Tiled);
+                        }
+                        Op::Linear(l) => {
+                            let want = match (subgroups, n <= 8) {
+                                (true, true) => LinearKernel::Gemv,
+                                (true, false) => LinearKernel::Subgroup,
+                                (false, _) => LinearKernel::Vec4,
+                            };
+                            assert_eq!(l.kernel, want, "{at}");
+                        }
+                        _ => unreachable!(),
+                    }
+                }
+                if name != "vgg16" {
+                    assert!(seven > 0, "{name} b{n}: no 7x7 layer on the tiled kernel");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn cpu_rule_picks_neither_tiled_nor_gemv() {
+    let caps = llvmpipe();
+    for name in NETS {
+        let g = net(name);
+        for n in [1, 32] {
+            for (layer, out, op) in resolved(&g, n, &caps) {
+                let at = format!("{name} b{n} {layer} {out}: {op:?}");
+                match op {
+                    Op::Conv2d(c) => assert_ne!(c.kernel, ConvKernel::Tiled, "{at}"),
+                    Op::Linear(l) => assert_eq!(l.kernel, LinearKernel::Subgroup, "{at}"),
+                    _ => unreachable!(),
+                }
+            }
+        }
+    }
+}
