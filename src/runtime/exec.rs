@@ -16,7 +16,7 @@ use std::sync::Arc;
 /// One compiled dispatch: pipeline, bind group and grid, ready to record.
 pub struct Step {
     pub label: String,
-    /// The shader variant: its name, then any override constants (`conv2d_gemm[TM=64]`).
+    /// The shader variant: its name, then any override constants (`conv2d_tiled[BM=64]`).
     pub kernel: String,
     pub(super) pipeline: Arc<Pipeline>,
     pub(super) bind_group: wgpu::BindGroup,
