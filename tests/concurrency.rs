@@ -2,7 +2,8 @@
 //! serial run gives for their own input; a model per thread on one GPU too; a dropped model
 //! returns its memory at once; waits end (a busy pool, a slow device) with `Error::Timeout`;
 //! a destroyed device turns every call into `Error::DeviceLost`, concurrent ones included, and
-//! a new GPU works afterwards; a tensor whose values do not fill its shape is refused.
+//! a new GPU works afterwards; a tensor whose values do not fill its shape is refused; a model
+//! owns its device handle (no lifetime).
 
 mod common;
 
@@ -91,6 +92,35 @@ fn one_context_serialises_callers() {
     let xs = inputs(&model, 5);
     assert_eq!(wrong_results(&model, &xs), 0);
     assert_eq!(model.contexts(), 1);
+}
+
+/// A model owns its handle to the device: it outlives the `Gpu` it was compiled on, lives in
+/// a struct of its own and moves to a `'static` thread, and gives what a model compiled on the
+/// caller's still-open handle gives.
+#[test]
+fn a_model_outlives_the_gpu_handle_it_was_compiled_on() {
+    let Some(shared) = common::gpu() else { return };
+    struct Classifier {
+        model: Model,
+    }
+    let build = || {
+        let gpu = shared.clone();
+        Classifier {
+            model: Model::compile(&gpu, &network("lenet5", None), 1, true).unwrap(),
+        }
+    };
+    let owned = build();
+    let x = inputs(&owned.model, 1).remove(0);
+    let want = bits(
+        &Model::compile(shared, &network("lenet5", None), 1, true)
+            .unwrap()
+            .run(&x)
+            .unwrap(),
+    );
+    let got = std::thread::spawn(move || bits(&owned.model.run(&x).unwrap()))
+        .join()
+        .unwrap();
+    assert_eq!(got, want);
 }
 
 #[test]

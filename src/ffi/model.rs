@@ -11,21 +11,18 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::ffi::{c_char, CString};
 use std::path::Path;
-use std::sync::Arc;
 
 /// An open GPU (adapter, device, queue, pipeline cache).
 pub struct DeeperGpu {
-    gpu: Arc<Gpu>,
+    gpu: Gpu,
     description: CString,
 }
 
 /// A network compiled for one GPU at a fixed batch size and input size, with its
 /// preprocessing.
 pub struct DeeperModel {
-    /// Borrows `*_gpu`: declared first so that it is dropped first.
-    model: Model<'static>,
-    /// Keeps the device `model` borrows alive.
-    _gpu: Arc<Gpu>,
+    /// Holds its own handle to the device.
+    model: Model,
     /// Where the weights came from, as `deeper run` prints it.
     source: CString,
     preprocess: Preprocess,
@@ -55,10 +52,7 @@ pub unsafe extern "C" fn deeper_gpu_open(out: *mut *mut DeeperGpu) -> DeeperStat
         arg(out, "out")?;
         let gpu = Gpu::new(&GpuOptions::from_env())?;
         let description = CString::new(gpu.description()).unwrap_or_default();
-        let handle = DeeperGpu {
-            gpu: Arc::new(gpu),
-            description,
-        };
+        let handle = DeeperGpu { gpu, description };
         *out = Box::into_raw(Box::new(handle));
         Ok(())
     })
@@ -140,20 +134,15 @@ fn new_model(
     };
     let mut graph = models::build(net, &opts)?;
     let source = weights::load_or_builtin(&mut graph, weights, false, opts.seed)?;
-    let owner = Arc::clone(&gpu.gpu);
-    // SAFETY: the model borrows the Gpu inside `owner`'s allocation, which the Arc kept in the
-    // same DeeperModel holds until after the model field is dropped (field order).
-    let device: &'static Gpu = unsafe { &*Arc::as_ptr(&owner) };
     let tuned = tune_graph(
-        device,
+        &gpu.gpu,
         fuse(&graph).graph,
         batch as usize,
         Tuning::from_env()?,
     )?;
-    let model = Model::compile(device, &tuned, batch as usize, true)?;
+    let model = Model::compile(&gpu.gpu, &tuned, batch as usize, true)?;
     Ok(DeeperModel {
         model,
-        _gpu: owner,
         source: CString::new(source.to_string()).unwrap_or_default(),
         preprocess,
         transform,

@@ -71,11 +71,14 @@ pub struct AdapterSummary {
     pub subgroup_sizes: Option<(u32, u32)>,
 }
 
-/// An open GPU: device, queue, limits in force, pipeline cache.
+/// An open GPU: device, queue, limits in force, pipeline cache. A cheap handle: clones share
+/// one device (wgpu's device and queue are reference-counted), so a [`super::Model`] keeps its
+/// own clone and needs no lifetime; the device goes when the last clone does.
+#[derive(Clone)]
 pub struct Gpu {
     pub(super) device: wgpu::Device,
     pub(super) queue: wgpu::Queue,
-    pub(super) pipelines: PipelineCache,
+    pub(super) pipelines: Arc<PipelineCache>,
     pub(super) dummy: wgpu::Buffer,
     pub(super) uncaptured: Arc<Mutex<Vec<String>>>,
     /// Why the device was lost, once it is.
@@ -215,7 +218,7 @@ impl Gpu {
             .min(limits.max_buffer_size);
         let max_binding = opts.max_binding.map_or(hw, |m| m.min(hw));
         Ok(Gpu {
-            pipelines: PipelineCache::default(),
+            pipelines: Arc::default(),
             timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
             subgroups: features.contains(wgpu::Features::SUBGROUP),
             info,

@@ -125,14 +125,14 @@ impl Pool {
 /// One execution context of a [`Model`], leased from its pool by [`Model::context`] and given
 /// back when dropped. Holding it is holding its buffers alone: its step-wise methods cannot
 /// interleave with other callers' runs.
-pub struct Context<'m, 'g> {
-    model: &'m Model<'g>,
+pub struct Context<'m> {
+    model: &'m Model,
     bufs: Option<Buffers>,
     failed: bool,
 }
 
-impl<'m, 'g> Context<'m, 'g> {
-    pub(super) fn lease(model: &'m Model<'g>) -> Result<Self> {
+impl<'m> Context<'m> {
+    pub(super) fn lease(model: &'m Model) -> Result<Self> {
         let bufs = model.pool.take(model.gpu(), || model.new_buffers())?;
         Ok(Context {
             model,
@@ -241,12 +241,12 @@ impl<'m, 'g> Context<'m, 'g> {
     }
 
     /// The model this context runs.
-    pub fn model(&self) -> &'m Model<'g> {
+    pub fn model(&self) -> &'m Model {
         self.model
     }
 }
 
-impl Drop for Context<'_, '_> {
+impl Drop for Context<'_> {
     fn drop(&mut self) {
         let Some(b) = self.bufs.take() else { return };
         if self.failed {

@@ -45,8 +45,9 @@ impl Default for CompileOptions {
 }
 
 /// A compiled network.
-pub struct Model<'g> {
-    gpu: &'g Gpu,
+pub struct Model {
+    /// Its own handle to the device (shared with the caller's [`Gpu`]).
+    gpu: Gpu,
     /// The (fused) graph that runs, with every op resolved for this device.
     pub graph: Graph,
     pub plan: Plan,
@@ -61,10 +62,10 @@ pub struct Model<'g> {
     pub(super) pool: Pool,
 }
 
-impl<'g> Model<'g> {
+impl Model {
     /// Compiles `graph` (normally fused) for `batch` samples, with the default
     /// [`CompileOptions`] but for `reuse`.
-    pub fn compile(gpu: &'g Gpu, graph: &Graph, batch: usize, reuse: bool) -> Result<Self> {
+    pub fn compile(gpu: &Gpu, graph: &Graph, batch: usize, reuse: bool) -> Result<Self> {
         let opts = CompileOptions {
             reuse,
             ..Default::default()
@@ -75,7 +76,7 @@ impl<'g> Model<'g> {
     /// Compiles `graph` for `batch` samples: uploads the weights and makes the first execution
     /// context (so that a device limit is met here, not in the first run).
     pub fn compile_with(
-        gpu: &'g Gpu,
+        gpu: &Gpu,
         graph: &Graph,
         batch: usize,
         opts: &CompileOptions,
@@ -100,7 +101,7 @@ impl<'g> Model<'g> {
             .collect::<Result<Vec<_>>>();
         let params = params.inspect_err(|_| flush(gpu))?;
         let mut m = Model {
-            gpu,
+            gpu: gpu.clone(),
             graph,
             plan,
             batch,
@@ -129,7 +130,7 @@ impl<'g> Model<'g> {
 
     /// A new execution context and, for each of its steps, the node it belongs to.
     fn make_buffers(&self) -> Result<(Buffers, Vec<usize>)> {
-        let gpu = self.gpu;
+        let gpu = &self.gpu;
         let mut b = Buffers {
             scratch: gpu.scratch(self.scratch_elems)?,
             slots: Vec::new(),
@@ -211,7 +212,7 @@ impl<'g> Model<'g> {
     /// Leases an execution context: an idle one, a new one while fewer than `max_contexts`
     /// exist, else the first one given back (waiting at most [`Gpu::timeout`]). It returns to
     /// the pool when dropped.
-    pub fn context(&self) -> Result<Context<'_, 'g>> {
+    pub fn context(&self) -> Result<Context<'_>> {
         Context::lease(self)
     }
 
@@ -244,8 +245,8 @@ impl<'g> Model<'g> {
     }
 
     /// The GPU the model runs on.
-    pub fn gpu(&self) -> &'g Gpu {
-        self.gpu
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
     }
 
     /// The compiled dispatches in execution order (the same in every context).
@@ -259,7 +260,7 @@ impl<'g> Model<'g> {
     }
 }
 
-impl Drop for Model<'_> {
+impl Drop for Model {
     /// Destroys every buffer the model and its contexts hold, then flushes the queue and waits
     /// (bounded) so that the memory is returned now.
     fn drop(&mut self) {
@@ -267,7 +268,7 @@ impl Drop for Model<'_> {
         for p in &self.params {
             p.destroy();
         }
-        flush(self.gpu);
+        flush(&self.gpu);
     }
 }
 

@@ -343,7 +343,7 @@ impl Gpu {
     }
 }
 
-impl Context<'_, '_> {
+impl Context<'_> {
     /// Writes `input` and profiles one forward pass layer by layer (outputs are not read).
     pub fn profile(&mut self, input: &Tensor, want: Timing) -> Result<Profile> {
         self.write_input(input)?;
@@ -353,7 +353,7 @@ impl Context<'_, '_> {
     }
 }
 
-impl Model<'_> {
+impl Model {
     /// Profiles one forward pass on `input` layer by layer, on a context of its own.
     pub fn profile(&self, input: &Tensor, want: Timing) -> Result<Profile> {
         self.context()?.profile(input, want)
