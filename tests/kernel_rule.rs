@@ -103,3 +103,40 @@ fn cpu_rule_picks_neither_tiled_nor_gemv() {
         }
     }
 }
+
+/// Convolutions that carry a folded batch norm never run Winograd (its transforms put the BN
+/// networks' logits 2.25x further from float64 than PyTorch f32's), neither by the rule nor
+/// when forced (as the autotuner does); the same layers without BN still may.
+#[test]
+fn folded_bn_layers_never_run_winograd() {
+    let g = net("vgg16-bn");
+    let folded = g
+        .nodes
+        .iter()
+        .filter(|n| matches!(&n.op, Op::Conv2d(c) if c.folded_bn))
+        .count();
+    assert_eq!(folded, 13, "vgg16-bn: every conv carries its folded BN");
+    let plain = net("vgg16");
+    for caps in [h200(true), llvmpipe()] {
+        for (graph, want_winograd) in [(&g, false), (&plain, true)] {
+            let mut forced = graph.clone();
+            for node in &mut forced.nodes {
+                if let Op::Conv2d(c) = &mut node.op {
+                    c.kernel = ConvKernel::Winograd;
+                }
+            }
+            let on = |g: &Graph| {
+                resolved(g, 1, &caps)
+                    .into_iter()
+                    .filter(|(_, _, op)| {
+                        matches!(op, Op::Conv2d(c) if c.kernel == ConvKernel::Winograd)
+                    })
+                    .count()
+            };
+            assert_eq!(on(&forced) > 0, want_winograd, "forced, {caps:?}");
+            if !want_winograd {
+                assert_eq!(on(graph), 0, "rule, {caps:?}");
+            }
+        }
+    }
+}

@@ -72,7 +72,9 @@ fn no_scratch(_: &Conv2d, _: Shape) -> [usize; 2] {
 pub const KERNELS: [KernelEntry; 5] = [
     KernelEntry {
         kernel: ConvKernel::Winograd,
-        runs: |c, caps| conv2d_winograd::applies(c) && conv2d_winograd::fits(c, caps),
+        runs: |c, caps| {
+            !c.folded_bn && conv2d_winograd::applies(c) && conv2d_winograd::fits(c, caps)
+        },
         repack: Some(conv2d_winograd::repack),
         scratch_elems: conv2d_winograd::scratch_elems,
         dispatches: conv2d_winograd::dispatches,
@@ -136,6 +138,11 @@ pub struct Conv2d {
     pub activation: Activation,
     /// A second input of the output's shape is added before the activation.
     pub residual: bool,
+    /// The weights carry a folded batch norm ([`crate::graph::fuse`]). Calibrated BN stacks
+    /// amplify rounding, and Winograd's transforms round more than a direct sum: measured on
+    /// VGG-16-bn (224, batch 2) every such layer on Winograd put the logits 2.25x further from
+    /// float64 than PyTorch f32's, so these layers never run it (neither by rule nor tuned).
+    pub folded_bn: bool,
     pub kernel: ConvKernel,
 }
 
@@ -150,6 +157,7 @@ impl Conv2d {
             bias: true,
             activation: Activation::None,
             residual: false,
+            folded_bn: false,
             kernel: ConvKernel::Auto,
         }
     }

@@ -129,6 +129,7 @@ fn product_conv(c: &Conv2d) -> Conv2d {
         bias: false,
         activation: Activation::None,
         residual: false,
+        folded_bn: false,
         kernel: ConvKernel::Subgroup,
     }
 }
