@@ -161,7 +161,9 @@ fn c_header_declares_exactly_the_exported_functions() {
     });
     let exported = functions(&rust, |l| l.contains("extern \"C\" fn deeper_"));
     assert_eq!(declared, exported);
-    assert_eq!(exported.len(), 14, "{exported:?}");
+    assert_eq!(exported.len(), 16, "{exported:?}");
+    let strict = format!("DEEPER_MODEL_STRICT = {}", deeper::ffi::DEEPER_MODEL_STRICT);
+    assert!(header.contains(&strict), "header lacks '{strict}'");
     for (name, value) in [
         ("DEEPER_OK", DeeperStatus::Ok),
         (

@@ -10,7 +10,7 @@
 use deeper::bench::tuning::{tune_graph, Tuning};
 use deeper::graph::fuse::fuse;
 use deeper::labels::{top_k, Prediction};
-use deeper::models::weights::{self, Source};
+use deeper::models::weights;
 use deeper::models::{self, ModelOptions};
 use deeper::preprocess::{transform_input, Preprocess};
 use deeper::runtime::{Gpu, GpuOptions, Model};
@@ -201,14 +201,8 @@ pub fn run(a: &RunArgs) -> Result<bool> {
         )));
     }
     let source = weights::load_or_builtin(&mut graph, a.weights.as_deref(), a.strict, a.seed)?;
-    if let Source::File { unexpected, .. } = &source {
-        if !unexpected.is_empty() {
-            eprintln!(
-                "warning: {} unexpected key(s) ignored: {} (use --strict to refuse)",
-                unexpected.len(),
-                weights::key_list(unexpected)
-            );
-        }
+    if let Some(w) = source.unexpected_warning() {
+        eprintln!("warning: {w} (use --strict to refuse)");
     }
     let weights_name = source.to_string();
     let gpu = Gpu::new(&GpuOptions::from_env())?;
