@@ -78,3 +78,9 @@ pub mod tensor;
 pub use error::{Error, Result};
 pub use shape::{Shape, Window, Window2d};
 pub use tensor::{Rng, Tensor};
+
+/// The README, whose `rust` blocks `cargo test --doc` compiles: its example stays valid as
+/// pasted.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

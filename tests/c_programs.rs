@@ -201,3 +201,51 @@ fn c_header_works_from_cpp() {
         env!("CARGO_PKG_VERSION")
     );
 }
+
+/// The README's C example (its one `c` block), as pasted: compiled strictly (no GPU needed),
+/// then run on a digit with LeNet-5's built-in weights and on an unknown network.
+#[cfg(unix)]
+#[test]
+fn readme_c_example_compiles_and_classifies() {
+    let readme = include_str!("../README.md");
+    let mut blocks = readme.split("\n```c\n").skip(1);
+    let block = blocks.next().expect("the README has a ```c block");
+    assert!(blocks.next().is_none(), "one C example in the README");
+    let src = block.split_once("\n```").expect("the block ends").0;
+    let dir = std::env::temp_dir().join(format!("deeper-readme-c-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (file, exe) = (dir.join("top5.c"), dir.join("top5"));
+    std::fs::write(&file, format!("{src}\n")).unwrap();
+    compile("CC", "cc", "-std=c99", &file, &exe);
+    if common::gpu().is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let run = |args: &[&str]| {
+        std::process::Command::new(&exe)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let seven = digit("7.png").display().to_string();
+    let good = run(&["lenet5", "-", &seven]);
+    let bad = run(&["resnet9", "-", &seven]);
+    let usage = run(&["lenet5"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&good.stdout);
+    assert!(
+        good.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert_eq!(stdout.lines().count(), 5, "{stdout}");
+    let first = stdout.lines().next().unwrap();
+    assert!(first.ends_with("%  7"), "the digit 7 first: {stdout}");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: resnet9: unknown network 'resnet9'"),
+        "{err}"
+    );
+    assert_eq!(usage.status.code(), Some(2));
+}
