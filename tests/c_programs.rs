@@ -6,12 +6,17 @@
 
 mod common;
 
+#[cfg(unix)]
 use common::{digit, DIGITS};
 use deeper::ffi::DeeperStatus;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)]
+use std::path::PathBuf;
 
 /// `libdeeper`'s directory: `target/<profile>/deps`, where the test binary lives (cargo
-/// copies the library up to `target/<profile>` only for `cargo build`).
+/// copies the library up to `target/<profile>` only for `cargo build`). The C programs are
+/// built and run on Unix only (`cc`, `-pthread`, rpath).
+#[cfg(unix)]
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     exe.parent().unwrap().to_path_buf()
@@ -19,6 +24,7 @@ fn lib_dir() -> PathBuf {
 
 /// Compiles `src` with `$var` (else `default`: `cc` or `c++`) at `std`, every warning an
 /// error, against `include/deeper.h` and `libdeeper`, into `exe`.
+#[cfg(unix)]
 fn compile(var: &str, default: &str, std: &str, src: &Path, exe: &Path) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lib = lib_dir();
