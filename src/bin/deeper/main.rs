@@ -8,6 +8,7 @@ mod table;
 
 use clap::{Args, Parser, Subcommand};
 use deeper::limits;
+use deeper::models::ModelOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -68,6 +69,9 @@ enum Command {
         /// Add GoogLeNet's auxiliary classifiers.
         #[arg(long)]
         aux: bool,
+        /// Classes of the classifier (default: 1000; 10 for lenet5).
+        #[arg(long, value_parser = classes)]
+        classes: Option<usize>,
         /// Print one JSON document instead of the table.
         #[arg(long)]
         json: bool,
@@ -88,6 +92,9 @@ enum Command {
         /// Seed of the random weights and input.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Classes of the classifier (default: 1000; 10 for lenet5).
+        #[arg(long, value_parser = classes)]
+        classes: Option<usize>,
         #[command(flatten)]
         tune: TuneArgs,
     },
@@ -118,6 +125,21 @@ enum Command {
         /// Seed of the random weights used without --weights.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Classes of the classifier (default: the weight file's classifier's rows, else 1000;
+        /// 10 for lenet5).
+        #[arg(long, value_parser = classes)]
+        classes: Option<usize>,
+        /// Class names, one per line (as many as classes), shown instead of the defaults.
+        #[arg(long, conflicts_with = "features")]
+        labels: Option<PathBuf>,
+        /// Return this layer's output instead of the logits (a name `deeper info` lists,
+        /// e.g. resnet50's `flatten`: its 2048-d embedding).
+        #[arg(long, conflicts_with = "save_logits")]
+        features: Option<String>,
+        /// With --features: write the layer's float32 output here (`-`: standard output);
+        /// [N, features] after a flatten or linear layer, else [N, C, H, W].
+        #[arg(long, requires = "features")]
+        save_features: Option<PathBuf>,
         #[command(flatten)]
         tune: TuneArgs,
     },
@@ -187,9 +209,24 @@ fn side(s: &str) -> Result<usize, String> {
     bounded(s, limits::MAX_SIDE)
 }
 
+/// `--classes`: 1 to [`limits::MAX_CHANNELS`].
+fn classes(s: &str) -> Result<usize, String> {
+    bounded(s, limits::MAX_CHANNELS)
+}
+
 /// `--runs`: 1 to [`limits::MAX_RUNS`].
 fn runs(s: &str) -> Result<usize, String> {
     bounded(s, limits::MAX_RUNS)
+}
+
+/// The network options of `--size`, `--aux`, `--classes` and `--seed`.
+fn build_opts(size: Option<usize>, aux: bool, classes: Option<usize>, seed: u64) -> ModelOptions {
+    ModelOptions {
+        size,
+        seed,
+        aux,
+        classes,
+    }
 }
 
 fn main() -> ExitCode {
@@ -202,16 +239,23 @@ fn main() -> ExitCode {
             net,
             size,
             aux,
+            classes,
             json,
-        }) => commands::info(&net, size, aux, json),
+        }) => commands::info(&net, &build_opts(size, aux, classes, 0), json),
         Some(Command::Check {
             net,
             batch,
             size,
             aux,
             seed,
+            classes,
             tune,
-        }) => commands::check(&net, batch, size, aux, seed, tune.flag()),
+        }) => commands::check(
+            &net,
+            batch,
+            &build_opts(size, aux, classes, seed),
+            tune.flag(),
+        ),
         Some(Command::Run {
             net,
             weights,
@@ -222,6 +266,10 @@ fn main() -> ExitCode {
             json,
             strict,
             seed,
+            classes,
+            labels,
+            features,
+            save_features,
             tune,
         }) => {
             let args = run::RunArgs {
@@ -234,6 +282,10 @@ fn main() -> ExitCode {
                 json,
                 strict,
                 seed,
+                classes,
+                labels,
+                features,
+                save_features,
                 tune: tune.flag(),
             };
             run::run(&args)

@@ -1,0 +1,78 @@
+//! Own heads: a network whose classifier has another number of classes than the 1000 of
+//! ImageNet (a fine-tuned ResNet whose `fc.weight` is `[10, 512]`). The count comes from the
+//! caller ([`ModelOptions::classes`]) or, when the caller leaves it open, from the weight file's
+//! classifier shape, read from the safetensors header alone ([`classes_in_file`]).
+//! [`options_for_weights`] resolves it the way `deeper run`, the C ABI and the Python package do.
+
+use super::{builtin_weights, check_name, weights, ModelOptions};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// The weight key of `name`'s classifier: the last layer, one output row (or channel, for NiN)
+/// per class.
+pub fn classifier_key(name: &str) -> Result<&'static str> {
+    check_name(name)?;
+    Ok(match name {
+        "lenet5" => "fc3.weight",
+        "alexnet-paper" => "fc8.weight",
+        "nin" => "cccp8.weight",
+        n if n.starts_with("alexnet") || n.starts_with("vgg") => "classifier.6.weight",
+        _ => "fc.weight",
+    })
+}
+
+/// The number of classes of the classifier in the weight file at `path` (the first dimension
+/// of [`classifier_key`]'s tensor); `None` when the file has no such key.
+pub fn classes_in_file(name: &str, path: &Path) -> Result<Option<usize>> {
+    let key = classifier_key(name)?;
+    match weights::read_shape(path, key)? {
+        Some(dims) if dims.first().is_some_and(|d| *d > 0) => Ok(Some(dims[0])),
+        Some(dims) => Err(Error::Invalid(format!(
+            "{}: classifier '{key}' has shape {dims:?}, no classes",
+            path.display()
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// `opts` with its class count settled for `name` and the weights it will get: the caller's
+/// when given, else the weight file's classifier's, else the network's own (1000; 10 for
+/// lenet5). A count the built-in weights do not have is refused here, by name; a count a weight
+/// file does not have fails at load, with both shapes.
+pub fn options_for_weights(
+    name: &str,
+    opts: &ModelOptions,
+    weights: Option<&Path>,
+) -> Result<ModelOptions> {
+    let mut out = opts.clone();
+    if let Some(c) = opts.classes {
+        if c == 0 {
+            return Err(Error::Invalid("the number of classes is 0".into()));
+        }
+        crate::limits::at_most(c, crate::limits::MAX_CHANNELS, "the number of classes")?;
+    }
+    match weights {
+        Some(path) if opts.classes.is_none() => out.classes = classes_in_file(name, path)?,
+        None if builtin_weights(name).is_some() => {
+            let own = default_classes(name);
+            if opts.classes.is_some_and(|c| c != own) {
+                return Err(Error::Invalid(format!(
+                    "{name}'s built-in weights have {own} classes, not {}: give a weight file \
+                     with your classifier",
+                    opts.classes.unwrap_or(own)
+                )));
+            }
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+/// The class count of `name` when nothing else sets it.
+pub fn default_classes(name: &str) -> usize {
+    if name == "lenet5" {
+        10
+    } else {
+        1000
+    }
+}
