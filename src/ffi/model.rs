@@ -4,7 +4,7 @@
 use super::{arg, check_len, guard, text, DeeperStatus, Fail};
 use crate::bench::tuning::{tune_graph, Tuning};
 use crate::graph::fuse::fuse;
-use crate::models::{self, weights, ModelOptions};
+use crate::models::{self, head, weights, ModelOptions};
 use crate::preprocess::{transform_input, Preprocess};
 use crate::runtime::{Gpu, GpuOptions, Model};
 use crate::shape::Shape;
@@ -22,11 +22,15 @@ pub struct DeeperGpu {
 /// preprocessing.
 pub struct DeeperModel {
     /// Holds its own handle to the device.
-    model: Model,
+    pub(super) model: Model,
     /// Where the weights came from, as `deeper run` prints it.
     source: CString,
     preprocess: Preprocess,
     transform: bool,
+    /// The layer whose output a run returns instead of the logits (`deeper_model_new_ex`).
+    pub(super) features: Option<String>,
+    /// Class names from `deeper_model_set_labels` (empty: the defaults of `deeper_label`).
+    pub(super) labels: Vec<CString>,
 }
 
 impl DeeperModel {
@@ -35,8 +39,8 @@ impl DeeperModel {
         self.model.shapes()[0]
     }
 
-    /// Outputs per image: the first output's (the logits') size per sample.
-    fn classes(&self) -> usize {
+    /// Outputs per image: the first output's (the logits' or the features') size per sample.
+    pub(super) fn classes(&self) -> usize {
         self.model.shapes()[self.model.graph.outputs[0].0].per_sample()
     }
 }
@@ -111,29 +115,49 @@ pub unsafe extern "C" fn deeper_model_new(
         if batch == 0 {
             return Err(Fail::Argument("batch is 0".into()));
         }
-        *out = Box::into_raw(Box::new(new_model(gpu, net, weights, batch, size)?));
+        let spec = Spec {
+            net,
+            weights,
+            batch,
+            size,
+            classes: None,
+            features: None,
+        };
+        *out = Box::into_raw(Box::new(new_model(gpu, &spec)?));
         Ok(())
     })
 }
 
-fn new_model(
-    gpu: &DeeperGpu,
-    net: &str,
-    weights: Option<&Path>,
-    batch: u32,
-    size: u32,
-) -> Result<DeeperModel, Fail> {
+/// What `deeper_model_new` and `deeper_model_new_ex` build.
+pub(super) struct Spec<'a> {
+    pub net: &'a str,
+    pub weights: Option<&'a Path>,
+    pub batch: u32,
+    pub size: u32,
+    /// `None`: the weight file's classifier's rows, else the network's own.
+    pub classes: Option<usize>,
+    /// A layer whose output runs return instead of the logits.
+    pub features: Option<&'a str>,
+}
+
+pub(super) fn new_model(gpu: &DeeperGpu, spec: &Spec) -> Result<DeeperModel, Fail> {
+    let (net, weights, batch) = (spec.net, spec.weights, spec.batch);
     let (preprocess, transform) = Preprocess::for_weights(net, weights)?;
-    let size = match size {
+    let size = match spec.size {
         0 => preprocess.size(),
         s => s as usize,
     };
     let opts = ModelOptions {
         size: Some(size),
+        classes: spec.classes,
         ..Default::default()
     };
+    let opts = head::options_for_weights(net, &opts, weights)?;
     let mut graph = models::build(net, &opts)?;
     let source = weights::load_or_builtin(&mut graph, weights, false, opts.seed)?;
+    if let Some(layer) = spec.features {
+        graph = graph.up_to(layer)?;
+    }
     let tuned = tune_graph(
         &gpu.gpu,
         fuse(&graph).graph,
@@ -146,6 +170,8 @@ fn new_model(
         source: CString::new(source.to_string()).unwrap_or_default(),
         preprocess,
         transform,
+        features: spec.features.map(str::to_string),
+        labels: Vec::new(),
     })
 }
 
@@ -168,7 +194,8 @@ pub unsafe extern "C" fn deeper_model_input_shape(
     })
 }
 
-/// Outputs per image (1000 for the ImageNet networks, 10 for lenet5); 0 when `model` is NULL.
+/// Outputs per image (1000 for the ImageNet networks, 10 for lenet5, the head's classes, or the
+/// size of the features layer's output); 0 when `model` is NULL.
 ///
 /// # Safety
 /// `model` must be NULL or a live handle.
