@@ -9,6 +9,7 @@
 //! layers without multiplies, the share of the measured copy bandwidth).
 
 pub mod autotune;
+pub mod layer;
 pub mod network;
 pub mod peak;
 pub mod plot;

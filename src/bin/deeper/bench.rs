@@ -14,7 +14,8 @@ use std::path::PathBuf;
 /// What `deeper bench` was asked to do.
 pub struct BenchArgs {
     pub net: Option<String>,
-    pub batch: usize,
+    /// `--batch` (1 when not given).
+    pub batch: Option<usize>,
     pub runs: usize,
     pub size: Option<usize>,
     pub json: bool,
@@ -29,8 +30,24 @@ pub struct BenchArgs {
     pub threads: Option<usize>,
 }
 
+impl BenchArgs {
+    fn batch(&self) -> usize {
+        self.batch.unwrap_or(1)
+    }
+}
+
 /// Runs the requested benchmark; `Ok(false)` when a suite case fails its CPU check.
 pub fn bench(a: &BenchArgs) -> Result<bool> {
+    if (a.layers || a.peak) && (a.batch.is_some() || a.size.is_some()) {
+        let what = match a.layers {
+            true => "--layers runs each case at its own batch and size",
+            false => "--peak measures the device, not a shape",
+        };
+        return Err(Error::Invalid(format!(
+            "{what}: drop --batch/--size, or time one shape with \
+             `deeper bench conv|pool|linear --batch N --size S`"
+        )));
+    }
     if let Some(path) = &a.plot {
         plot::check_path(path)?;
     }
@@ -112,7 +129,7 @@ fn json_err(e: serde_json::Error) -> Error {
 }
 
 fn net_cmd(gpu: &Gpu, net: &str, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result<bool> {
-    let r = bench::bench_network(gpu, net, a.batch, a.size, opts, peak)?;
+    let r = bench::bench_network(gpu, net, a.batch(), a.size, opts, peak)?;
     if let Some(path) = &a.plot {
         let title = format!("{} batch {} on {}", r.network, r.batch, gpu.name());
         plot::write_svg(path, &title, &r.layers, peak)?;
@@ -137,7 +154,7 @@ fn net_cmd(gpu: &Gpu, net: &str, a: &BenchArgs, opts: &BenchOptions, peak: &Peak
 }
 
 fn threads_cmd(gpu: &Gpu, net: &str, n: usize, a: &BenchArgs, opts: &BenchOptions) -> Result<bool> {
-    let r = bench::throughput(gpu, net, a.batch, a.size, n, opts)?;
+    let r = bench::throughput(gpu, net, a.batch(), a.size, n, opts)?;
     if a.json {
         println!("{:#}", serde_json::to_value(&r).map_err(json_err)?);
         return Ok(true);
@@ -235,7 +252,7 @@ fn all_cmd(gpu: &Gpu, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result
     for (i, net) in NETWORKS.iter().enumerate() {
         eprint!("[{}/{}] {net} ... ", i + 1, NETWORKS.len());
         let _ = std::io::stderr().flush();
-        let r = bench::bench_network(gpu, net, a.batch, a.size, opts, peak)?;
+        let r = bench::bench_network(gpu, net, a.batch(), a.size, opts, peak)?;
         eprintln!("{:.1} ms", r.end_to_end_ms);
         if let Some(path) = &a.plot {
             let file = plot::per_network(path, net);

@@ -2,6 +2,7 @@
 //! Every error is printed on one line (`error: …`) with a non-zero exit status.
 
 mod bench;
+mod bench_layer;
 mod commands;
 mod run;
 mod table;
@@ -143,17 +144,22 @@ enum Command {
         #[command(flatten)]
         tune: TuneArgs,
     },
-    /// Per-layer GPU times (timestamp queries), GFLOP/s, GB/s and % of the device's peak.
+    /// Per-layer GPU times (timestamp queries), GFLOP/s, GB/s and % of the device's peak;
+    /// `bench conv|pool|linear` times one layer of any shape with every kernel variant.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Bench {
+        #[command(subcommand)]
+        layer: Option<bench_layer::LayerCmd>,
         /// Network name, or `all` (not needed with --layers or --peak).
         #[arg(required_unless_present_any = ["layers", "peak"])]
         net: Option<String>,
-        #[arg(long, default_value_t = 1, value_parser = batch)]
-        batch: usize,
+        /// Batch size (default 1; not with --layers, whose cases have their own).
+        #[arg(long, value_parser = batch)]
+        batch: Option<usize>,
         /// Timed runs; medians are reported.
         #[arg(long, default_value_t = 5, value_parser = runs)]
         runs: usize,
-        /// Input height and width (default: the network's native size).
+        /// Input height and width (default: the network's native size; not with --layers).
         #[arg(long, value_parser = side)]
         size: Option<usize>,
         /// Print one JSON document instead of tables.
@@ -185,7 +191,7 @@ enum Command {
 }
 
 /// Parses a count that must be positive (`--top`).
-fn at_least_one(s: &str) -> Result<usize, String> {
+pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
     bounded(s, usize::MAX)
 }
 
@@ -200,12 +206,12 @@ fn bounded(s: &str, limit: usize) -> Result<usize, String> {
 }
 
 /// `--batch`: 1 to [`limits::MAX_BATCH`].
-fn batch(s: &str) -> Result<usize, String> {
+pub(crate) fn batch(s: &str) -> Result<usize, String> {
     bounded(s, limits::MAX_BATCH)
 }
 
 /// `--size`: 1 to [`limits::MAX_SIDE`].
-fn side(s: &str) -> Result<usize, String> {
+pub(crate) fn side(s: &str) -> Result<usize, String> {
     bounded(s, limits::MAX_SIDE)
 }
 
@@ -215,7 +221,7 @@ fn classes(s: &str) -> Result<usize, String> {
 }
 
 /// `--runs`: 1 to [`limits::MAX_RUNS`].
-fn runs(s: &str) -> Result<usize, String> {
+pub(crate) fn runs(s: &str) -> Result<usize, String> {
     bounded(s, limits::MAX_RUNS)
 }
 
@@ -291,6 +297,10 @@ fn main() -> ExitCode {
             run::run(&args)
         }
         Some(Command::Bench {
+            layer: Some(cmd), ..
+        }) => bench_layer::run(&cmd),
+        Some(Command::Bench {
+            layer: None,
             net,
             batch,
             runs,
