@@ -75,6 +75,8 @@ fn batch_and_size_with_layers_are_refused() {
         fails_with(&out, "--layers runs each case at its own batch and size");
     }
     fails_with(&deeper(&["bench", "--peak", "--batch", "2"]), "--peak");
+    let out = deeper(&["bench", "--layers", "--classes", "3"]);
+    fails_with(&out, "--classes sizes a network's classifier");
 }
 
 #[test]

@@ -95,12 +95,11 @@ fn classes_come_from_the_weight_file_unless_given() {
     weights::load_file(&mut g, &path, true).expect("a 10-class file loads into 10 classes");
 
     let given = head::options_for_weights("resnet18", &opts(64, Some(5), 0), Some(&path));
-    let mut g = build("resnet18", &given.expect("given")).expect("build");
-    let e = weights::load_file(&mut g, &path, true).expect_err("5 classes vs a 10-class file");
-    assert!(
-        matches!(e, Error::WeightShape { ref key, .. } if key == "fc.weight"),
-        "{e}"
-    );
+    let e = given.expect_err("5 classes vs a 10-class file").to_string();
+    assert!(e.contains("'fc.weight' has 10 classes, not the 5"), "{e}");
+    let mut g = build("resnet18", &opts(64, Some(5), 0)).expect("build");
+    let e = weights::load_file(&mut g, &path, true).expect_err("and at load");
+    assert!(matches!(e, Error::WeightShape { .. }), "{e}");
 
     let e = head::options_for_weights("lenet5", &opts(32, Some(5), 0), None).expect_err("lenet");
     assert!(
@@ -158,11 +157,32 @@ fn up_to_keeps_what_a_layer_needs_and_names_the_nearest() {
 }
 
 #[test]
+fn deeper_info_takes_classes() {
+    let out = deeper(&["info", "resnet18", "--classes", "10", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let layers = doc["layers"].as_array().expect("layers");
+    assert_eq!(
+        layers.last().expect("fc")["output"],
+        serde_json::json!([1, 10, 1, 1])
+    );
+    assert_eq!(layers.last().expect("fc")["params"], 512 * 10 + 10);
+    let out = deeper(&["info", "resnet18", "--classes", "0"]);
+    assert!(!out.status.success());
+}
+
+#[test]
 fn features_on_the_gpu_match_the_cpu() {
     let Some(gpu) = common::gpu() else { return };
     for (net, layer, size) in [
         ("resnet18", "flatten", 64),
         ("resnet18", "layer2.1.add", 64),
+        ("resnet18", "bn1", 64),
+        ("resnet18", "layer3.0.downsample.1", 64),
         ("googlenet", "inception4a", 96),
     ] {
         let g = build(net, &opts(size, None, 5)).expect("build");
@@ -237,7 +257,7 @@ fn deeper_run_takes_classes_labels_and_features() {
         "--classes",
         "5",
     ]);
-    fails_with(&out, "fc.weight");
+    fails_with(&out, "'fc.weight' has 10 classes, not the 5 asked for");
 
     let f = temp("f.npy");
     let out = deeper(&[
@@ -392,7 +412,7 @@ mod c_abi {
         );
         let (st, _) = new_ex(gpu, &wc, 5, None);
         assert_eq!(st, DeeperStatus::Error);
-        assert!(last_error().contains("fc.weight"), "{}", last_error());
+        assert!(last_error().contains("has 10 classes"), "{}", last_error());
         assert!(unsafe { deeper_model_label(null(), 0) }.is_null());
         unsafe { deeper_gpu_free(gpu) };
     }

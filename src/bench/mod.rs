@@ -17,7 +17,7 @@ pub mod suite;
 pub mod throughput;
 pub mod tuning;
 
-pub use network::{bench_network, NetworkBench};
+pub use network::{bench_network, bench_network_with, NetworkBench};
 pub use peak::Peak;
 pub use suite::{run_suite, SuiteCase};
 pub use throughput::{throughput, Throughput};

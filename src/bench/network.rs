@@ -85,14 +85,24 @@ pub fn bench_network(
     opts: &BenchOptions,
     peak: &Peak,
 ) -> Result<NetworkBench> {
+    let build = ModelOptions {
+        size,
+        ..Default::default()
+    };
+    bench_network_with(gpu, name, &build, batch, opts, peak)
+}
+
+/// [`bench_network`] of the network `build` describes (input size, classes, aux heads).
+pub fn bench_network_with(
+    gpu: &Gpu,
+    name: &str,
+    build: &ModelOptions,
+    batch: usize,
+    opts: &BenchOptions,
+    peak: &Peak,
+) -> Result<NetworkBench> {
     let t0 = Instant::now();
-    let graph = models::build(
-        name,
-        &ModelOptions {
-            size,
-            ..Default::default()
-        },
-    )?;
+    let graph = models::build(name, build)?;
     crate::check::input_fits(&graph, batch)?;
     let mut fused = fuse(&graph);
     let tuned = tune(gpu, &mut fused.graph, batch, opts)?;

@@ -37,8 +37,8 @@ pub fn classes_in_file(name: &str, path: &Path) -> Result<Option<usize>> {
 
 /// `opts` with its class count settled for `name` and the weights it will get: the caller's
 /// when given, else the weight file's classifier's, else the network's own (1000; 10 for
-/// lenet5). A count the built-in weights do not have is refused here, by name; a count a weight
-/// file does not have fails at load, with both shapes.
+/// lenet5). A count the weight file's classifier or the built-in weights do not have is
+/// refused here, naming both counts.
 pub fn options_for_weights(
     name: &str,
     opts: &ModelOptions,
@@ -52,7 +52,20 @@ pub fn options_for_weights(
         crate::limits::at_most(c, crate::limits::MAX_CHANNELS, "the number of classes")?;
     }
     match weights {
-        Some(path) if opts.classes.is_none() => out.classes = classes_in_file(name, path)?,
+        Some(path) => {
+            let found = classes_in_file(name, path)?;
+            match (opts.classes, found) {
+                (Some(c), Some(f)) if c != f => {
+                    return Err(Error::Invalid(format!(
+                        "{}: its classifier '{}' has {f} classes, not the {c} asked for",
+                        path.display(),
+                        classifier_key(name)?
+                    )))
+                }
+                (None, f) => out.classes = f,
+                _ => {}
+            }
+        }
         None if builtin_weights(name).is_some() => {
             let own = default_classes(name);
             if opts.classes.is_some_and(|c| c != own) {

@@ -5,7 +5,7 @@
 use crate::table::{thousands, Table};
 use deeper::bench::tuning::Tuning;
 use deeper::bench::{self, peak, plot, BenchOptions, LayerRow, NetworkBench, Peak, SuiteCase};
-use deeper::models::NETWORKS;
+use deeper::models::{ModelOptions, NETWORKS};
 use deeper::runtime::{Gpu, GpuOptions, Timing};
 use deeper::{Error, Result};
 use std::io::Write;
@@ -28,16 +28,32 @@ pub struct BenchArgs {
     pub tune: Option<bool>,
     /// Callers on one model (`--threads`).
     pub threads: Option<usize>,
+    /// `--classes`: the classifier's size (default 1000; 10 for lenet5).
+    pub classes: Option<usize>,
 }
 
 impl BenchArgs {
     fn batch(&self) -> usize {
         self.batch.unwrap_or(1)
     }
+
+    /// The network `--size` and `--classes` describe.
+    fn build(&self) -> ModelOptions {
+        ModelOptions {
+            size: self.size,
+            classes: self.classes,
+            ..Default::default()
+        }
+    }
 }
 
 /// Runs the requested benchmark; `Ok(false)` when a suite case fails its CPU check.
 pub fn bench(a: &BenchArgs) -> Result<bool> {
+    if (a.layers || a.peak || a.threads.is_some()) && a.classes.is_some() {
+        return Err(Error::Invalid(
+            "--classes sizes a network's classifier: not with --layers, --peak or --threads".into(),
+        ));
+    }
     if (a.layers || a.peak) && (a.batch.is_some() || a.size.is_some()) {
         let what = match a.layers {
             true => "--layers runs each case at its own batch and size",
@@ -129,7 +145,7 @@ fn json_err(e: serde_json::Error) -> Error {
 }
 
 fn net_cmd(gpu: &Gpu, net: &str, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result<bool> {
-    let r = bench::bench_network(gpu, net, a.batch(), a.size, opts, peak)?;
+    let r = bench::bench_network_with(gpu, net, &a.build(), a.batch(), opts, peak)?;
     if let Some(path) = &a.plot {
         let title = format!("{} batch {} on {}", r.network, r.batch, gpu.name());
         plot::write_svg(path, &title, &r.layers, peak)?;
@@ -252,7 +268,7 @@ fn all_cmd(gpu: &Gpu, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result
     for (i, net) in NETWORKS.iter().enumerate() {
         eprint!("[{}/{}] {net} ... ", i + 1, NETWORKS.len());
         let _ = std::io::stderr().flush();
-        let r = bench::bench_network(gpu, net, a.batch(), a.size, opts, peak)?;
+        let r = bench::bench_network_with(gpu, net, &a.build(), a.batch(), opts, peak)?;
         eprintln!("{:.1} ms", r.end_to_end_ms);
         if let Some(path) = &a.plot {
             let file = plot::per_network(path, net);

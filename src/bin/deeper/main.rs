@@ -187,6 +187,9 @@ enum Command {
         /// one thread's (instead of the per-layer table).
         #[arg(long, value_parser = at_least_one, conflicts_with_all = ["layers", "peak", "plot"])]
         threads: Option<usize>,
+        /// Classes of the network's classifier (default: 1000; 10 for lenet5).
+        #[arg(long, value_parser = classes)]
+        classes: Option<usize>,
     },
 }
 
@@ -313,6 +316,7 @@ fn main() -> ExitCode {
             wall_clock,
             tune,
             threads,
+            classes,
         }) => bench::bench(&bench::BenchArgs {
             net,
             batch,
@@ -326,6 +330,7 @@ fn main() -> ExitCode {
             filter,
             tune: tune.flag(),
             threads,
+            classes,
         }),
     };
     match result {
