@@ -2,7 +2,34 @@
 //! ImageNet (a fine-tuned ResNet whose `fc.weight` is `[10, 512]`). The count comes from the
 //! caller ([`ModelOptions::classes`]) or, when the caller leaves it open, from the weight file's
 //! classifier shape, read from the safetensors header alone ([`classes_in_file`]).
-//! [`options_for_weights`] resolves it the way `deeper run`, the C ABI and the Python package do.
+//! [`options_for_weights`] resolves it the way `deeper run` and the C ABI do.
+//!
+//! ```no_run
+//! use deeper::graph::fuse::fuse;
+//! use deeper::labels::{read_labels, top_k_named};
+//! use deeper::models::{self, head, weights, ModelOptions};
+//! use deeper::preprocess::Preprocess;
+//! use deeper::runtime::{Gpu, GpuOptions, Model};
+//! use std::path::Path;
+//!
+//! fn main() -> deeper::Result<()> {
+//!     let w = Path::new("my_10class.safetensors");
+//!     // classes: None = the weight file's classifier's rows (fc.weight [10, 512] -> 10)
+//!     let opts = head::options_for_weights("resnet18", &ModelOptions::default(), Some(w))?;
+//!     let mut graph = models::build("resnet18", &opts)?;
+//!     weights::load_file(&mut graph, w, false)?;
+//!     let labels = read_labels(Path::new("my_labels.txt"), opts.classes.unwrap_or(1000))?;
+//!     let embed = graph.up_to("flatten")?; // any named layer's output
+//!     let gpu = Gpu::new(&GpuOptions::from_env())?;
+//!     let model = Model::compile(&gpu, &fuse(&graph).graph, 1, true)?;
+//!     let features = Model::compile(&gpu, &fuse(&embed).graph, 1, true)?;
+//!     let x = Preprocess::for_network("resnet18").load(Path::new("photo.jpg"))?;
+//!     let top = top_k_named(&model.run(&x)?[0], 5, Some(&labels));
+//!     println!("{} {:.3}", top[0][0].label, top[0][0].prob);
+//!     println!("{} features", features.run(&x)?[0].data.len());
+//!     Ok(())
+//! }
+//! ```
 
 use super::{builtin_weights, check_name, weights, ModelOptions};
 use crate::error::{Error, Result};
