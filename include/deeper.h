@@ -97,15 +97,34 @@ typedef enum DeeperModelFlags {
     DEEPER_MODEL_STRICT = 1
 } DeeperModelFlags;
 
-/* deeper_model_new with `flags`: 0 or DEEPER_MODEL_STRICT (other bits: invalid argument). */
+/* deeper_model_new with an own head, features and flags. classes: 0 = the weight file's classifier
+ * rows (a fine-tuned ResNet with fc.weight [10, 512] has 10), else 1000 (10 for lenet5); any
+ * other value sets the classifier's size (a weight file of another size then fails to load).
+ * features: NULL = the logits; else a layer name as `deeper info NETWORK` lists it (e.g.
+ * "flatten" for resnet50's 2048-d embedding): deeper_model_run then writes that layer's output,
+ * and deeper_model_classes gives its size per image. An unknown layer fails with DEEPER_ERROR,
+ * the message naming the nearest layers. flags: 0 or DEEPER_MODEL_STRICT (other bits: invalid
+ * argument). deeper_model_new(g, n, w, b, s, out) is deeper_model_new_ex(g, n, w, b, s, 0, NULL,
+ * 0, out). */
 DeeperStatus deeper_model_new_ex(const DeeperGpu *gpu, const char *network, const char *weights,
-                                 uint32_t batch, uint32_t size, uint32_t flags,
-                                 DeeperModel **out);
+                                 uint32_t batch, uint32_t size, uint32_t classes,
+                                 const char *features, uint32_t flags, DeeperModel **out);
+
+/* Reads the model's class names from a text file: UTF-8, one label per line, exactly
+ * deeper_model_classes(model) of them (else DEEPER_ERROR). Refused for a features model. Call it
+ * before the model is shared between threads. */
+DeeperStatus deeper_model_set_labels(DeeperModel *model, const char *path);
+
+/* The name of class `index` of model: from its labels file when one was set, else as
+ * deeper_label(deeper_model_classes(model), index) names it. Owned by model (or static); NULL
+ * if model is NULL or index is not a class. */
+const char *deeper_model_label(const DeeperModel *model, uint32_t index);
 
 /* The model's input shape [N, C, H, W] into shape[0..3]. */
 DeeperStatus deeper_model_input_shape(const DeeperModel *model, uint32_t shape[4]);
 
-/* Outputs per image: 1000 for the ImageNet networks, 10 for lenet5 (0 if model is NULL). */
+/* Outputs per image: 1000 for the ImageNet networks, 10 for lenet5, the classes of an own head,
+ * or the size of a features layer's output (0 if model is NULL). */
 uint32_t deeper_model_classes(const DeeperModel *model);
 
 /* Where the weights came from: the file's path, "built-in (lenet5)", or "random(SEED)" (random
@@ -122,7 +141,8 @@ const char *deeper_model_unexpected_keys(const DeeperModel *model);
 DeeperStatus deeper_model_load_image(const DeeperModel *model, const char *path,
                                      float *sample, size_t len);
 
-/* Runs the network: input_len = N*C*H*W floats in, logits_len = N*classes floats out.
+/* Runs the network: input_len = N*C*H*W floats in, logits_len = N*classes floats out (the
+ * features layer's output for a model built with deeper_model_new_ex's features).
  * torchvision's GoogLeNet transform_input is applied when the weight file asks for it.
  * May be called on one model from several threads at once (see "Threads" above). */
 DeeperStatus deeper_model_run(const DeeperModel *model, const float *input, size_t input_len,

@@ -358,7 +358,17 @@ fn c_abi_reports_unexpected_weight_keys_and_refuses_them_when_strict() {
     let new_ex = |flags| {
         let mut model = null_mut();
         let status = unsafe {
-            deeper_model_new_ex(gpu, net.as_ptr(), file.as_ptr(), 1, 0, flags, &mut model)
+            deeper_model_new_ex(
+                gpu,
+                net.as_ptr(),
+                file.as_ptr(),
+                1,
+                0,
+                0,
+                null(),
+                flags,
+                &mut model,
+            )
         };
         (status, model)
     };

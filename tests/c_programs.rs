@@ -158,16 +158,21 @@ fn functions(text: &str, keep: impl Fn(&str) -> bool) -> Vec<String> {
 fn c_header_declares_exactly_the_exported_functions() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let header = std::fs::read_to_string(root.join("include/deeper.h")).unwrap();
-    let rust: String = ["src/ffi/mod.rs", "src/ffi/model.rs"]
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("src/ffi"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let rust: String = files
         .iter()
-        .map(|f| std::fs::read_to_string(root.join(f)).unwrap())
+        .map(|f| std::fs::read_to_string(f).unwrap())
         .collect();
     let declared = functions(&header, |l| {
         !l.starts_with(' ') && !l.starts_with('/') && !l.starts_with('#') && l.contains('(')
     });
     let exported = functions(&rust, |l| l.contains("extern \"C\" fn deeper_"));
     assert_eq!(declared, exported);
-    assert_eq!(exported.len(), 16, "{exported:?}");
+    assert_eq!(exported.len(), 18, "{exported:?}");
     let strict = format!("DEEPER_MODEL_STRICT = {}", deeper::ffi::DEEPER_MODEL_STRICT);
     assert!(header.contains(&strict), "header lacks '{strict}'");
     for (name, value) in [

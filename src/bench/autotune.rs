@@ -99,7 +99,7 @@ fn key(gpu: &Gpu, op: &Op, x: Shape) -> Option<String> {
 }
 
 /// `op` pinned to `kernel` (ops of another kind unchanged).
-fn pinned(op: &Op, kernel: Kernel) -> Op {
+pub(crate) fn pinned(op: &Op, kernel: Kernel) -> Op {
     match (op, kernel) {
         (Op::Conv2d(c), Kernel::Conv(k)) => Op::Conv2d(Conv2d {
             kernel: k,
@@ -114,7 +114,7 @@ fn pinned(op: &Op, kernel: Kernel) -> Op {
 }
 
 /// The kernels that can run `op` (producing `out`) on `gpu`, as the tests force them.
-fn candidates(gpu: &Gpu, op: &Op, out: Shape) -> Vec<Kernel> {
+pub(crate) fn candidates(gpu: &Gpu, op: &Op, out: Shape) -> Vec<Kernel> {
     let caps = gpu.caps();
     match op {
         Op::Conv2d(c) => ConvKernel::ALL

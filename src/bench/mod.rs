@@ -9,6 +9,7 @@
 //! layers without multiplies, the share of the measured copy bandwidth).
 
 pub mod autotune;
+pub mod layer;
 pub mod network;
 pub mod peak;
 pub mod plot;
@@ -16,7 +17,7 @@ pub mod suite;
 pub mod throughput;
 pub mod tuning;
 
-pub use network::{bench_network, NetworkBench};
+pub use network::{bench_network, bench_network_with, NetworkBench};
 pub use peak::Peak;
 pub use suite::{run_suite, SuiteCase};
 pub use throughput::{throughput, Throughput};

@@ -2,7 +2,8 @@
 //! the first forward pass, wall clock), then profiled layer by layer and timed end to end
 //! `runs` times; medians reported.
 
-use super::tuning::Tuning;
+use super::autotune::{Choice, Kernel};
+use super::tuning::{Tuned, Tuning};
 use super::{end_to_end_ms, measure, BenchOptions, LayerRow, Peak};
 use crate::check::random_input;
 use crate::error::Result;
@@ -47,6 +48,32 @@ pub struct NetworkBench {
     pub peak_gflops: f64,
     pub peak_gbps: f64,
     pub layers: Vec<LayerRow>,
+    /// Layer shapes the autotuner timed in this run, with every variant's time, not only the
+    /// winner's (empty when every choice came from the cache or tuning was off).
+    pub autotune_timings: Vec<TunedLayer>,
+}
+
+/// One layer shape timed by the autotuner: each variant's time (the fastest of 5 passes, or
+/// only the warm-up pass when that was already 1.5× slower than the best so far) and the pick.
+#[derive(Clone, Debug, Serialize)]
+pub struct TunedLayer {
+    /// The first layer with this shape.
+    pub layer: String,
+    /// The variant chosen (and cached).
+    pub chosen: String,
+    /// Milliseconds per variant, in the order timed.
+    pub variants_ms: Vec<(String, f64)>,
+}
+
+impl TunedLayer {
+    fn of(c: &Choice) -> TunedLayer {
+        let name = |k: Kernel| k.name().to_lowercase();
+        TunedLayer {
+            layer: c.layer.clone(),
+            chosen: name(c.kernel),
+            variants_ms: c.timings.iter().map(|(k, ms)| (name(*k), *ms)).collect(),
+        }
+    }
 }
 
 /// Benchmarks network `name` at `batch` (input `size`, default native) with random weights.
@@ -58,17 +85,28 @@ pub fn bench_network(
     opts: &BenchOptions,
     peak: &Peak,
 ) -> Result<NetworkBench> {
+    let build = ModelOptions {
+        size,
+        ..Default::default()
+    };
+    bench_network_with(gpu, name, &build, batch, opts, peak)
+}
+
+/// [`bench_network`] of the network `build` describes (input size, classes, aux heads).
+pub fn bench_network_with(
+    gpu: &Gpu,
+    name: &str,
+    build: &ModelOptions,
+    batch: usize,
+    opts: &BenchOptions,
+    peak: &Peak,
+) -> Result<NetworkBench> {
     let t0 = Instant::now();
-    let graph = models::build(
-        name,
-        &ModelOptions {
-            size,
-            ..Default::default()
-        },
-    )?;
+    let graph = models::build(name, build)?;
     crate::check::input_fits(&graph, batch)?;
     let mut fused = fuse(&graph);
-    let autotune_ms = tune(gpu, &mut fused.graph, batch, opts)?;
+    let tuned = tune(gpu, &mut fused.graph, batch, opts)?;
+    let autotune_ms = tuned.tune_ms;
     let model = Model::compile(gpu, &fused.graph, batch, true)?;
     let input = random_input(&graph, batch, 1);
     model.run(&input)?;
@@ -99,20 +137,26 @@ pub fn bench_network(
         peak_gflops: peak.gflops,
         peak_gbps: peak.gbps,
         layers: m.layers,
+        autotune_timings: tuned
+            .choices
+            .iter()
+            .filter(|c| !c.timings.is_empty())
+            .map(TunedLayer::of)
+            .collect(),
     })
 }
 
 /// Pins `graph`'s kernels ([`super::tuning`]): timing what the cache lacks on any adapter when
-/// `opts.autotune`, else the selection rule; returns the milliseconds spent timing.
+/// `opts.autotune`, else the selection rule; returns the choices and the time spent timing.
 pub(super) fn tune(
     gpu: &Gpu,
     graph: &mut crate::graph::Graph,
     batch: usize,
     opts: &BenchOptions,
-) -> Result<f64> {
+) -> Result<Tuned> {
     let policy = match opts.autotune {
         true => Tuning::On,
         false => Tuning::Off,
     };
-    Ok(super::tuning::tune(gpu, graph, batch, policy)?.tune_ms)
+    super::tuning::tune(gpu, graph, batch, policy)
 }

@@ -26,8 +26,10 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
+mod head;
 mod model;
 
+pub use head::*;
 pub use model::*;
 
 /// What a call did. `Ok` is 0; every other value has a message in [`deeper_last_error`].

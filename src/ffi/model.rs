@@ -1,16 +1,17 @@
 //! The C ABI's handles: a GPU (`deeper_gpu_*`) and a network compiled on it with its weights
 //! and preprocessing (`deeper_model_*`), the steps of `deeper run`.
 
-use super::{arg, check_len, guard, set_last_error, text, DeeperStatus, Fail};
+use super::{arg, check_len, guard, text, DeeperStatus, Fail};
 use crate::bench::tuning::{tune_graph, Tuning};
 use crate::graph::fuse::fuse;
-use crate::models::{self, weights, ModelOptions};
+use crate::models::{self, head, weights, ModelOptions};
 use crate::preprocess::{transform_input, Preprocess};
 use crate::runtime::{Gpu, GpuOptions, Model};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use std::ffi::{c_char, CString};
 use std::path::Path;
+use std::ptr;
 
 /// An open GPU (adapter, device, queue, pipeline cache).
 pub struct DeeperGpu {
@@ -22,13 +23,17 @@ pub struct DeeperGpu {
 /// preprocessing.
 pub struct DeeperModel {
     /// Holds its own handle to the device.
-    model: Model,
+    pub(super) model: Model,
     /// Where the weights came from, as `deeper run` prints it.
     source: CString,
     /// The weight file's keys the network does not have, comma-separated ("" when none).
     unexpected: CString,
     preprocess: Preprocess,
     transform: bool,
+    /// The layer whose output a run returns instead of the logits (`deeper_model_new_ex`).
+    pub(super) features: Option<String>,
+    /// Class names from `deeper_model_set_labels` (empty: the defaults of `deeper_label`).
+    pub(super) labels: Vec<CString>,
 }
 
 impl DeeperModel {
@@ -37,8 +42,8 @@ impl DeeperModel {
         self.model.shapes()[0]
     }
 
-    /// Outputs per image: the first output's (the logits') size per sample.
-    fn classes(&self) -> usize {
+    /// Outputs per image: the first output's (the logits' or the features') size per sample.
+    pub(super) fn classes(&self) -> usize {
         self.model.shapes()[self.model.graph.outputs[0].0].per_sample()
     }
 }
@@ -81,7 +86,7 @@ pub unsafe extern "C" fn deeper_gpu_free(gpu: *mut DeeperGpu) {
     }
 }
 
-/// [`deeper_model_new_ex`]'s flag: refuse a weight file with keys the network does not have
+/// [`super::deeper_model_new_ex`]'s flag: refuse a weight file with keys the network does not have
 /// (`deeper run --strict`) instead of ignoring them with a warning.
 pub const DEEPER_MODEL_STRICT: u32 = 1;
 
@@ -110,77 +115,49 @@ pub unsafe extern "C" fn deeper_model_new(
     size: u32,
     out: *mut *mut DeeperModel,
 ) -> DeeperStatus {
-    deeper_model_new_ex(gpu, network, weights, batch, size, 0, out)
+    super::deeper_model_new_ex(gpu, network, weights, batch, size, 0, ptr::null(), 0, out)
 }
 
-/// [`deeper_model_new`] with `flags`: 0, or [`DEEPER_MODEL_STRICT`] to fail with
-/// `DEEPER_ERROR` (the message lists the keys) when the weight file has keys the network
-/// does not. Unknown flag bits are an invalid argument.
-///
-/// # Safety
-/// As [`deeper_model_new`].
-#[no_mangle]
-pub unsafe extern "C" fn deeper_model_new_ex(
-    gpu: *const DeeperGpu,
-    network: *const c_char,
-    weights: *const c_char,
-    batch: u32,
-    size: u32,
-    flags: u32,
-    out: *mut *mut DeeperModel,
-) -> DeeperStatus {
-    let mut warning = None;
-    let status = guard(|| {
-        let gpu = arg(gpu, "gpu")?;
-        let net = text(network, "network")?;
-        let weights = match weights.is_null() {
-            true => None,
-            false => Some(Path::new(text(weights, "weights")?)),
-        };
-        arg(out, "out")?;
-        if batch == 0 {
-            return Err(Fail::Argument("batch is 0".into()));
-        }
-        if flags & !DEEPER_MODEL_STRICT != 0 {
-            return Err(Fail::Argument(format!(
-                "flags = {flags:#x}: the known flag is DEEPER_MODEL_STRICT (1)"
-            )));
-        }
-        let strict = flags & DEEPER_MODEL_STRICT != 0;
-        let (model, w) = new_model(gpu, net, weights, batch, size, strict)?;
-        warning = w;
-        *out = Box::into_raw(Box::new(model));
-        Ok(())
-    });
-    if let (DeeperStatus::Ok, Some(w)) = (status, warning) {
-        set_last_error(&format!("warning: {w} (DEEPER_MODEL_STRICT refuses them)"));
-    }
-    status
+/// What `deeper_model_new` and `deeper_model_new_ex` build.
+pub(super) struct Spec<'a> {
+    pub net: &'a str,
+    pub weights: Option<&'a Path>,
+    pub batch: u32,
+    pub size: u32,
+    /// `None`: the weight file's classifier's rows, else the network's own.
+    pub classes: Option<usize>,
+    /// A layer whose output runs return instead of the logits.
+    pub features: Option<&'a str>,
+    /// Unexpected weight keys are an error instead of a warning.
+    pub strict: bool,
 }
 
-fn new_model(
+/// The model, and the unexpected-keys warning if any.
+pub(super) fn new_model(
     gpu: &DeeperGpu,
-    net: &str,
-    weights: Option<&Path>,
-    batch: u32,
-    size: u32,
-    strict: bool,
+    spec: &Spec,
 ) -> Result<(DeeperModel, Option<String>), Fail> {
+    let (net, weights, batch) = (spec.net, spec.weights, spec.batch);
     let (preprocess, transform) = Preprocess::for_weights(net, weights)?;
-    let size = match size {
+    let size = match spec.size {
         0 => preprocess.size(),
         s => s as usize,
     };
     let opts = ModelOptions {
         size: Some(size),
+        classes: spec.classes,
         ..Default::default()
     };
+    let opts = head::options_for_weights(net, &opts, weights)?;
     let mut graph = models::build(net, &opts)?;
-    let source = weights::load_or_builtin(&mut graph, weights, strict, opts.seed)?;
+    let source = weights::load_or_builtin(&mut graph, weights, spec.strict, opts.seed)?;
     let unexpected = match &source {
         weights::Source::File { unexpected, .. } => unexpected.join(","),
         _ => String::new(),
     };
+    if let Some(layer) = spec.features {
+        graph = graph.up_to(layer)?;
+    }
     let tuned = tune_graph(
         &gpu.gpu,
         fuse(&graph).graph,
@@ -194,6 +171,8 @@ fn new_model(
         unexpected: CString::new(unexpected).unwrap_or_default(),
         preprocess,
         transform,
+        features: spec.features.map(str::to_string),
+        labels: Vec::new(),
     };
     Ok((model, source.unexpected_warning()))
 }
@@ -217,7 +196,8 @@ pub unsafe extern "C" fn deeper_model_input_shape(
     })
 }
 
-/// Outputs per image (1000 for the ImageNet networks, 10 for lenet5); 0 when `model` is NULL.
+/// Outputs per image (1000 for the ImageNet networks, 10 for lenet5, the head's classes, or the
+/// size of the features layer's output); 0 when `model` is NULL.
 ///
 /// # Safety
 /// `model` must be NULL or a live handle.

@@ -6,6 +6,7 @@
 //! Stages (each a plain value, testable without a GPU): [`infer`] (shapes, params, MACs),
 //! [`fuse`] (BN folding, residual fusion), [`plan`] (buffer slots from liveness).
 
+pub mod cut;
 pub mod fuse;
 pub mod infer;
 pub mod init;

@@ -4,6 +4,7 @@
 
 mod alexnet;
 mod googlenet;
+pub mod head;
 mod lenet;
 mod nin;
 mod resnet;
@@ -23,7 +24,8 @@ pub struct ModelOptions {
     pub seed: u64,
     /// GoogLeNet only: add the two auxiliary classifiers as extra outputs.
     pub aux: bool,
-    /// Number of classes (1000 for ImageNet networks, 10 for lenet5 when `None`).
+    /// Number of classes (1000 for ImageNet networks, 10 for lenet5 when `None`);
+    /// [`head::options_for_weights`] takes it from a weight file.
     pub classes: Option<usize>,
 }
 
@@ -61,9 +63,15 @@ pub fn native_size(name: &str) -> usize {
 pub fn build(name: &str, opts: &ModelOptions) -> Result<Graph> {
     let size = opts.size.unwrap_or_else(|| native_size(name));
     crate::limits::at_most(size, crate::limits::MAX_SIDE, "input size")?;
-    let classes = opts
-        .classes
-        .unwrap_or(if name == "lenet5" { 10 } else { 1000 });
+    let classes = opts.classes.unwrap_or_else(|| head::default_classes(name));
+    if classes == 0 {
+        return Err(Error::Invalid("the number of classes is 0".into()));
+    }
+    crate::limits::at_most(
+        classes,
+        crate::limits::MAX_CHANNELS,
+        "the number of classes",
+    )?;
     let o = BuildArgs {
         size,
         seed: opts.seed,

@@ -34,16 +34,52 @@ pub fn load_file(graph: &mut Graph, path: &Path, strict: bool) -> Result<LoadRep
 /// the header alone. `scripts/export_torchvision.py` records there how the weights expect their
 /// input (`resize_size`, `crop_size`, `mean`, `std`, `transform_input`).
 pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
+    let json = read_header(path)?;
+    let Some(meta) = json.get("__metadata__") else {
+        return Ok(BTreeMap::new());
+    };
+    let obj = meta
+        .as_object()
+        .ok_or_else(|| not_safetensors(path, "__metadata__ is not an object".into()))?;
+    obj.iter()
+        .map(|(k, v)| match v.as_str() {
+            Some(v) => Ok((k.clone(), v.to_string())),
+            None => Err(not_safetensors(
+                path,
+                format!("__metadata__ value of '{k}' is not a string"),
+            )),
+        })
+        .collect()
+}
+
+/// The shape of tensor `key` in a safetensors file (`None` when the file has no such key),
+/// read from the header alone.
+pub fn read_shape(path: &Path, key: &str) -> Result<Option<Vec<usize>>> {
+    let json = read_header(path)?;
+    let Some(entry) = json.get(key) else {
+        return Ok(None);
+    };
+    let dims = entry.get("shape").and_then(|s| s.as_array());
+    let dims: Option<Vec<usize>> =
+        dims.and_then(|d| d.iter().map(|v| v.as_u64().map(|v| v as usize)).collect());
+    dims.map(Some)
+        .ok_or_else(|| not_safetensors(path, format!("'{key}' has no valid shape")))
+}
+
+fn not_safetensors(path: &Path, m: String) -> Error {
+    Error::Invalid(format!(
+        "{}: not a valid safetensors file ({m})",
+        path.display()
+    ))
+}
+
+/// A safetensors file's JSON header, read without the tensor data.
+fn read_header(path: &Path) -> Result<serde_json::Value> {
     let io = |source| Error::Io {
         path: path.display().to_string(),
         source,
     };
-    let bad = |m: String| {
-        Error::Invalid(format!(
-            "{}: not a valid safetensors file ({m})",
-            path.display()
-        ))
-    };
+    let bad = |m: String| not_safetensors(path, m);
     let mut f = std::fs::File::open(path).map_err(io)?;
     if !f.metadata().map_err(io)?.is_file() {
         return Err(Error::Invalid(format!(
@@ -63,20 +99,7 @@ pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
     }
     let mut header = vec![0u8; len as usize];
     f.read_exact(&mut header).map_err(io)?;
-    let json: serde_json::Value =
-        serde_json::from_slice(&header).map_err(|e| bad(format!("header: {e}")))?;
-    let Some(meta) = json.get("__metadata__") else {
-        return Ok(BTreeMap::new());
-    };
-    let obj = meta
-        .as_object()
-        .ok_or_else(|| bad("__metadata__ is not an object".into()))?;
-    obj.iter()
-        .map(|(k, v)| match v.as_str() {
-            Some(v) => Ok((k.clone(), v.to_string())),
-            None => Err(bad(format!("__metadata__ value of '{k}' is not a string"))),
-        })
-        .collect()
+    serde_json::from_slice(&header).map_err(|e| bad(format!("header: {e}")))
 }
 
 /// Loads a safetensors image (`origin` names it in errors).

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod heads;
 
 use deeper::compare::{compare, Comparison, OP_TOLERANCE};
 use deeper::ops::Op;

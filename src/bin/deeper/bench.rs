@@ -5,7 +5,7 @@
 use crate::table::{thousands, Table};
 use deeper::bench::tuning::Tuning;
 use deeper::bench::{self, peak, plot, BenchOptions, LayerRow, NetworkBench, Peak, SuiteCase};
-use deeper::models::NETWORKS;
+use deeper::models::{ModelOptions, NETWORKS};
 use deeper::runtime::{Gpu, GpuOptions, Timing};
 use deeper::{Error, Result};
 use std::io::Write;
@@ -14,7 +14,8 @@ use std::path::PathBuf;
 /// What `deeper bench` was asked to do.
 pub struct BenchArgs {
     pub net: Option<String>,
-    pub batch: usize,
+    /// `--batch` (1 when not given).
+    pub batch: Option<usize>,
     pub runs: usize,
     pub size: Option<usize>,
     pub json: bool,
@@ -27,10 +28,42 @@ pub struct BenchArgs {
     pub tune: Option<bool>,
     /// Callers on one model (`--threads`).
     pub threads: Option<usize>,
+    /// `--classes`: the classifier's size (default 1000; 10 for lenet5).
+    pub classes: Option<usize>,
+}
+
+impl BenchArgs {
+    fn batch(&self) -> usize {
+        self.batch.unwrap_or(1)
+    }
+
+    /// The network `--size` and `--classes` describe.
+    fn build(&self) -> ModelOptions {
+        ModelOptions {
+            size: self.size,
+            classes: self.classes,
+            ..Default::default()
+        }
+    }
 }
 
 /// Runs the requested benchmark; `Ok(false)` when a suite case fails its CPU check.
 pub fn bench(a: &BenchArgs) -> Result<bool> {
+    if (a.layers || a.peak || a.threads.is_some()) && a.classes.is_some() {
+        return Err(Error::Invalid(
+            "--classes sizes a network's classifier: not with --layers, --peak or --threads".into(),
+        ));
+    }
+    if (a.layers || a.peak) && (a.batch.is_some() || a.size.is_some()) {
+        let what = match a.layers {
+            true => "--layers runs each case at its own batch and size",
+            false => "--peak measures the device, not a shape",
+        };
+        return Err(Error::Invalid(format!(
+            "{what}: drop --batch/--size, or time one shape with \
+             `deeper bench conv|pool|linear --batch N --size S`"
+        )));
+    }
     if let Some(path) = &a.plot {
         plot::check_path(path)?;
     }
@@ -112,7 +145,7 @@ fn json_err(e: serde_json::Error) -> Error {
 }
 
 fn net_cmd(gpu: &Gpu, net: &str, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result<bool> {
-    let r = bench::bench_network(gpu, net, a.batch, a.size, opts, peak)?;
+    let r = bench::bench_network_with(gpu, net, &a.build(), a.batch(), opts, peak)?;
     if let Some(path) = &a.plot {
         let title = format!("{} batch {} on {}", r.network, r.batch, gpu.name());
         plot::write_svg(path, &title, &r.layers, peak)?;
@@ -137,7 +170,7 @@ fn net_cmd(gpu: &Gpu, net: &str, a: &BenchArgs, opts: &BenchOptions, peak: &Peak
 }
 
 fn threads_cmd(gpu: &Gpu, net: &str, n: usize, a: &BenchArgs, opts: &BenchOptions) -> Result<bool> {
-    let r = bench::throughput(gpu, net, a.batch, a.size, n, opts)?;
+    let r = bench::throughput(gpu, net, a.batch(), a.size, n, opts)?;
     if a.json {
         println!("{:#}", serde_json::to_value(&r).map_err(json_err)?);
         return Ok(true);
@@ -235,7 +268,7 @@ fn all_cmd(gpu: &Gpu, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Result
     for (i, net) in NETWORKS.iter().enumerate() {
         eprint!("[{}/{}] {net} ... ", i + 1, NETWORKS.len());
         let _ = std::io::stderr().flush();
-        let r = bench::bench_network(gpu, net, a.batch, a.size, opts, peak)?;
+        let r = bench::bench_network_with(gpu, net, &a.build(), a.batch(), opts, peak)?;
         eprintln!("{:.1} ms", r.end_to_end_ms);
         if let Some(path) = &a.plot {
             let file = plot::per_network(path, net);

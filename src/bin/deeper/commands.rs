@@ -70,21 +70,9 @@ pub fn devices() -> Result<bool> {
     Ok(true)
 }
 
-fn build(net: &str, size: Option<usize>, aux: bool, seed: u64) -> Result<deeper::graph::Graph> {
-    models::build(
-        net,
-        &ModelOptions {
-            size,
-            seed,
-            aux,
-            ..Default::default()
-        },
-    )
-}
-
 /// `deeper info <net> [--json]`.
-pub fn info(net: &str, size: Option<usize>, aux: bool, json: bool) -> Result<bool> {
-    let graph = build(net, size, aux, 0)?;
+pub fn info(net: &str, opts: &ModelOptions, json: bool) -> Result<bool> {
+    let graph = models::build(net, opts)?;
     let layers = infer::summary(&graph)?;
     let params: u64 = layers.iter().map(|l| l.params).sum();
     let macs: u64 = layers.iter().map(|l| l.macs).sum();
@@ -123,17 +111,11 @@ pub fn info(net: &str, size: Option<usize>, aux: bool, json: bool) -> Result<boo
 }
 
 /// `deeper check <net>`.
-pub fn check(
-    net: &str,
-    batch: usize,
-    size: Option<usize>,
-    aux: bool,
-    seed: u64,
-    tune: Option<bool>,
-) -> Result<bool> {
+pub fn check(net: &str, batch: usize, opts: &ModelOptions, tune: Option<bool>) -> Result<bool> {
     let tuning = Tuning::from_env_and_flag(tune)?;
     let gpu = open_gpu()?;
-    let graph = build(net, size, aux, seed)?;
+    let graph = models::build(net, opts)?;
+    let seed = opts.seed;
     input_fits(&graph, batch)?;
     let input = random_input(&graph, batch, seed + 1);
     println!(
@@ -193,7 +175,7 @@ pub fn main_job(tune: Option<bool>) -> Result<bool> {
     for (i, net) in NETWORKS.iter().enumerate() {
         eprint!("[{}/{}] {net} ... ", i + 1, NETWORKS.len());
         let _ = std::io::stderr().flush();
-        let graph = build(net, None, false, 0)?;
+        let graph = models::build(net, &ModelOptions::default())?;
         let input = random_input(&graph, 1, 1);
         let r = check_network(&gpu, &graph, &input, tuning)?;
         eprintln!(

@@ -2,12 +2,14 @@
 //! Every error is printed on one line (`error: …`) with a non-zero exit status.
 
 mod bench;
+mod bench_layer;
 mod commands;
 mod run;
 mod table;
 
 use clap::{Args, Parser, Subcommand};
-use deeper::{limits, models};
+use deeper::limits;
+use deeper::models::{self, ModelOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -66,6 +68,9 @@ enum Command {
         /// Add GoogLeNet's auxiliary classifiers.
         #[arg(long)]
         aux: bool,
+        /// Classes of the classifier (default: 1000; 10 for lenet5).
+        #[arg(long, value_parser = classes)]
+        classes: Option<usize>,
         /// Print one JSON document instead of the table.
         #[arg(long)]
         json: bool,
@@ -86,6 +91,9 @@ enum Command {
         /// Seed of the random weights and input.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Classes of the classifier (default: 1000; 10 for lenet5).
+        #[arg(long, value_parser = classes)]
+        classes: Option<usize>,
         #[command(flatten)]
         tune: TuneArgs,
     },
@@ -117,21 +125,41 @@ enum Command {
         /// Seed of the random weights used without --weights.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Classes of the classifier (default: the weight file's classifier's rows, else 1000;
+        /// 10 for lenet5).
+        #[arg(long, value_parser = classes)]
+        classes: Option<usize>,
+        /// Class names, one per line (as many as classes), shown instead of the defaults.
+        #[arg(long, conflicts_with = "features")]
+        labels: Option<PathBuf>,
+        /// Return this layer's output instead of the logits (a name `deeper info` lists,
+        /// e.g. resnet50's `flatten`: its 2048-d embedding).
+        #[arg(long, conflicts_with = "save_logits")]
+        features: Option<String>,
+        /// With --features: write the layer's float32 output here (`-`: standard output);
+        /// [N, features] after a flatten or linear layer, else [N, C, H, W].
+        #[arg(long, requires = "features")]
+        save_features: Option<PathBuf>,
         #[command(flatten)]
         pre: PreprocessArgs,
         #[command(flatten)]
         tune: TuneArgs,
     },
-    /// Per-layer GPU times (timestamp queries), GFLOP/s, GB/s and % of the device's peak.
+    /// Per-layer GPU times (timestamp queries), GFLOP/s, GB/s and % of the device's peak;
+    /// `bench conv|pool|linear` times one layer of any shape with every kernel variant.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Bench {
+        #[command(subcommand)]
+        layer: Option<bench_layer::LayerCmd>,
         #[arg(required_unless_present_any = ["layers", "peak"], help = bench_net_help())]
         net: Option<String>,
-        #[arg(long, default_value_t = 1, value_parser = batch)]
-        batch: usize,
+        /// Batch size (default 1; not with --layers, whose cases have their own).
+        #[arg(long, value_parser = batch)]
+        batch: Option<usize>,
         /// Timed runs; medians are reported.
         #[arg(long, default_value_t = 5, value_parser = runs)]
         runs: usize,
-        /// Input height and width (default: the network's native size).
+        /// Input height and width (default: the network's native size; not with --layers).
         #[arg(long, value_parser = side)]
         size: Option<usize>,
         /// Print one JSON document instead of tables.
@@ -159,6 +187,9 @@ enum Command {
         /// one thread's (instead of the per-layer table).
         #[arg(long, value_parser = at_least_one, conflicts_with_all = ["layers", "peak", "plot"])]
         threads: Option<usize>,
+        /// Classes of the network's classifier (default: 1000; 10 for lenet5).
+        #[arg(long, value_parser = classes)]
+        classes: Option<usize>,
     },
 }
 
@@ -215,7 +246,7 @@ fn positive_floats(s: &str) -> Result<Vec<f32>, String> {
 }
 
 /// Parses a count that must be positive (`--top`).
-fn at_least_one(s: &str) -> Result<usize, String> {
+pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
     bounded(s, usize::MAX)
 }
 
@@ -230,18 +261,33 @@ fn bounded(s: &str, limit: usize) -> Result<usize, String> {
 }
 
 /// `--batch`: 1 to [`limits::MAX_BATCH`].
-fn batch(s: &str) -> Result<usize, String> {
+pub(crate) fn batch(s: &str) -> Result<usize, String> {
     bounded(s, limits::MAX_BATCH)
 }
 
 /// `--size`: 1 to [`limits::MAX_SIDE`].
-fn side(s: &str) -> Result<usize, String> {
+pub(crate) fn side(s: &str) -> Result<usize, String> {
     bounded(s, limits::MAX_SIDE)
 }
 
+/// `--classes`: 1 to [`limits::MAX_CHANNELS`].
+fn classes(s: &str) -> Result<usize, String> {
+    bounded(s, limits::MAX_CHANNELS)
+}
+
 /// `--runs`: 1 to [`limits::MAX_RUNS`].
-fn runs(s: &str) -> Result<usize, String> {
+pub(crate) fn runs(s: &str) -> Result<usize, String> {
     bounded(s, limits::MAX_RUNS)
+}
+
+/// The network options of `--size`, `--aux`, `--classes` and `--seed`.
+fn build_opts(size: Option<usize>, aux: bool, classes: Option<usize>, seed: u64) -> ModelOptions {
+    ModelOptions {
+        size,
+        seed,
+        aux,
+        classes,
+    }
 }
 
 fn main() -> ExitCode {
@@ -254,16 +300,23 @@ fn main() -> ExitCode {
             net,
             size,
             aux,
+            classes,
             json,
-        }) => commands::info(&net, size, aux, json),
+        }) => commands::info(&net, &build_opts(size, aux, classes, 0), json),
         Some(Command::Check {
             net,
             batch,
             size,
             aux,
             seed,
+            classes,
             tune,
-        }) => commands::check(&net, batch, size, aux, seed, tune.flag()),
+        }) => commands::check(
+            &net,
+            batch,
+            &build_opts(size, aux, classes, seed),
+            tune.flag(),
+        ),
         Some(Command::Run {
             net,
             weights,
@@ -275,6 +328,10 @@ fn main() -> ExitCode {
             strict,
             seed,
             pre,
+            classes,
+            labels,
+            features,
+            save_features,
             tune,
         }) => {
             let args = run::RunArgs {
@@ -291,11 +348,19 @@ fn main() -> ExitCode {
                 crop: pre.crop,
                 mean: pre.mean,
                 std: pre.std,
+                classes,
+                labels,
+                features,
+                save_features,
                 tune: tune.flag(),
             };
             run::run(&args)
         }
         Some(Command::Bench {
+            layer: Some(cmd), ..
+        }) => bench_layer::run(&cmd),
+        Some(Command::Bench {
+            layer: None,
             net,
             batch,
             runs,
@@ -308,6 +373,7 @@ fn main() -> ExitCode {
             wall_clock,
             tune,
             threads,
+            classes,
         }) => bench::bench(&bench::BenchArgs {
             net,
             batch,
@@ -321,6 +387,7 @@ fn main() -> ExitCode {
             filter,
             tune: tune.flag(),
             threads,
+            classes,
         }),
     };
     match result {

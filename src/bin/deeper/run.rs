@@ -6,12 +6,16 @@
 //! `--resize`, `--crop`, `--mean` and `--std` override that preprocessing; a weight file
 //! without it gets a warning naming the defaults used in its place (a state_dict saved
 //! without the export script has none, and e.g. ResNet-50's DEFAULT weights want 232, not 256).
+//! Own heads: `--classes N` (else the weight file's classifier's size) and `--labels FILE`;
+//! `--features LAYER` returns a named layer's output instead of the logits.
 
 use deeper::bench::tuning::{tune_graph, Tuning};
 use deeper::graph::fuse::fuse;
-use deeper::labels::{top_k, Prediction};
+use deeper::graph::Graph;
+use deeper::labels::{read_labels, top_k_named, Prediction};
 use deeper::models::weights;
-use deeper::models::{self, ModelOptions};
+use deeper::models::{self, head, ModelOptions};
+use deeper::ops::Op;
 use deeper::preprocess::{transform_input, Preprocess};
 use deeper::runtime::{Gpu, GpuOptions, Model};
 use deeper::{limits, npy, Error, Result, Shape, Tensor};
@@ -33,6 +37,14 @@ pub struct RunArgs {
     pub crop: Option<usize>,
     pub mean: Option<Vec<f32>>,
     pub std: Option<Vec<f32>>,
+    /// `--classes N`: the classifier's size (default: the weight file's, else the network's).
+    pub classes: Option<usize>,
+    /// `--labels FILE`: one class name per line.
+    pub labels: Option<PathBuf>,
+    /// `--features LAYER`: return this layer's output instead of the logits.
+    pub features: Option<String>,
+    /// `--save-features Y.npy`.
+    pub save_features: Option<PathBuf>,
     /// `--autotune` (`Some(true)`) / `--no-autotune` (`Some(false)`).
     pub tune: Option<bool>,
 }
@@ -191,7 +203,16 @@ pub fn run(a: &RunArgs) -> Result<bool> {
     let opts = ModelOptions {
         size: Some(input.shape.h),
         seed: a.seed,
+        classes: a.classes,
         ..Default::default()
+    };
+    let opts = head::options_for_weights(&a.net, &opts, a.weights.as_deref())?;
+    let classes = opts
+        .classes
+        .unwrap_or_else(|| head::default_classes(&a.net));
+    let labels = match &a.labels {
+        Some(path) => Some(read_labels(path, classes)?),
+        None => None,
     };
     let mut graph = models::build(&a.net, &opts)?;
     if graph.input.with_n(input.shape.n) != input.shape {
@@ -205,10 +226,26 @@ pub fn run(a: &RunArgs) -> Result<bool> {
         eprintln!("warning: {w} (use --strict to refuse)");
     }
     let weights_name = source.to_string();
+    if let Some(layer) = &a.features {
+        graph = graph.up_to(layer)?;
+    }
     let gpu = Gpu::new(&GpuOptions::from_env())?;
     let tuned = tune_graph(&gpu, fuse(&graph).graph, input.shape.n, tuning)?;
     let model = Model::compile(&gpu, &tuned, input.shape.n, true)?;
     let logits = model.run(&input)?.remove(0);
+    if let Some(layer) = &a.features {
+        let dims = feature_dims(&graph, &logits);
+        if let Some(path) = &a.save_features {
+            npy::write(path, &dims, &logits.data)?;
+        }
+        let run = Ran {
+            weights: &weights_name,
+            gpu: &gpu,
+            names: &names,
+        };
+        print_features(a, &run, layer, &dims, &logits);
+        return Ok(true);
+    }
     if let Some(path) = &a.save_logits {
         npy::write(
             path,
@@ -216,13 +253,65 @@ pub fn run(a: &RunArgs) -> Result<bool> {
             &logits.data,
         )?;
     }
-    let preds = top_k(&logits, a.top);
+    let preds = top_k_named(&logits, a.top, labels.as_deref());
     if a.json {
         print_json(a, &weights_name, &gpu, &names, &preds);
     } else {
         print_text(a, &weights_name, &gpu, &names, &preds, transform);
     }
     Ok(true)
+}
+
+/// The `.npy` dimensions of a layer's output: `[N, features]` after a flatten, linear or
+/// softmax (PyTorch's 2-D tensors there), else `[N, C, H, W]`.
+fn feature_dims(graph: &Graph, out: &Tensor) -> Vec<usize> {
+    let op = graph.producer(graph.outputs[0]).map(|n| &n.op);
+    match op {
+        Some(Op::Flatten | Op::Linear(_) | Op::Softmax(_)) => {
+            vec![out.shape.n, out.shape.per_sample()]
+        }
+        _ => out.shape.dims().to_vec(),
+    }
+}
+
+/// What every report of a run names.
+struct Ran<'a> {
+    weights: &'a str,
+    gpu: &'a Gpu,
+    names: &'a [String],
+}
+
+/// `--features`: the layer's output per input, whole in JSON; its size, norm and first values
+/// in text.
+fn print_features(a: &RunArgs, r: &Ran, layer: &str, dims: &[usize], out: &Tensor) {
+    let per = out.shape.per_sample().max(1);
+    if a.json {
+        let results: Vec<_> = r
+            .names
+            .iter()
+            .zip(out.data.chunks(per))
+            .map(|(n, f)| serde_json::json!({"input": n, "features": f}))
+            .collect();
+        let doc = serde_json::json!({"network": a.net, "weights": r.weights,
+            "device": r.gpu.description(), "layer": layer, "shape": dims, "results": results});
+        println!("{doc:#}");
+        return;
+    }
+    println!("{} on {}", a.net, r.gpu.description());
+    println!("weights: {}", r.weights);
+    println!("features: layer '{layer}', output {dims:?}");
+    for (name, f) in r.names.iter().zip(out.data.chunks(per)) {
+        let norm = f.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
+        let head: Vec<String> = f.iter().take(6).map(|v| format!("{v:.4}")).collect();
+        println!(
+            "{name}: {} values, L2 norm {norm:.4}, first {} …",
+            f.len(),
+            head.join(" ")
+        );
+    }
+    if let Some(p) = a.save_features.as_ref().filter(|p| p.as_os_str() != "-") {
+        println!("features saved to {}", p.display());
+    }
 }
 
 fn print_json(a: &RunArgs, weights: &str, gpu: &Gpu, names: &[String], preds: &[Vec<Prediction>]) {
