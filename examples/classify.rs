@@ -49,7 +49,13 @@ fn run() -> Result<()> {
     let tuned = tune_graph(&gpu, fuse(&graph).graph, 1, Tuning::from_env()?)?;
     let model = Model::compile(&gpu, &tuned, 1, true)?;
     let logits = model.run(&x)?.remove(0);
-    println!("{image}: {net} ({source} weights) on {}", gpu.description());
+    println!("{image}: {net} on {}", gpu.description());
+    match source {
+        weights::Source::Random(_) => {
+            println!("weights: {source}: RANDOM, NOT TRAINED: these predictions mean nothing")
+        }
+        _ => println!("weights: {source}"),
+    }
     for p in &labels::top_k(&logits, 5)[0] {
         println!("{:6.2}%  {:>4}  {}", p.prob * 100.0, p.class, p.label);
     }

@@ -17,6 +17,7 @@ first). The images are decoded and preprocessed by deeper, exactly as `deeper ru
 """
 
 import argparse
+import logging
 import sys
 import time
 
@@ -59,7 +60,10 @@ def main(argv=None):
     ap.add_argument("--actor-cpus", type=float, default=1.0, help="CPUs each actor reserves")
     a = ap.parse_args(argv)
 
-    ray.init(address=a.address, ignore_reinit_error=True, log_to_driver=False)
+    ray.init(address=a.address, ignore_reinit_error=True, log_to_driver=False,
+             logging_level=logging.WARNING)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     gpus = int(ray.cluster_resources().get("GPU", 0))
     actors = a.actors or max(gpus, 1)
     num_gpus = 1 if gpus > 0 else 0
