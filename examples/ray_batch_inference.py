@@ -79,7 +79,7 @@ def main(argv=None):
                                "top": a.top},
         batch_size=a.batch,
         batch_format="numpy",
-        concurrency=actors,
+        compute=ray.data.ActorPoolStrategy(size=actors),
         num_gpus=num_gpus,
         num_cpus=a.actor_cpus,
     )
