@@ -37,6 +37,19 @@ def test_matches_torchvision_against_float64(fixtures, net, size):
     assert np.argmax(got, 1).tolist() == np.argmax(torch_f32, 1).tolist()
 
 
+def test_googlenet_export_gets_transform_input(tmp_path):
+    """export_torchvision.py's GoogLeNet asks for transform_input in its metadata: the model
+    applies it, as torchvision's model does (checked against PyTorch's float32 logits)."""
+    import make_fixtures
+
+    make_fixtures.make_export(str(tmp_path), size=64)
+    d = tmp_path / "googlenet-export"
+    x, want = np.load(d / "input.npy"), np.load(d / "logits.npy")
+    got = deeper.Model("googlenet", weights=d / "weights.safetensors", batch=2, size=64)(x)
+    err = np.linalg.norm(got - want) / np.linalg.norm(want)
+    assert err < 1e-4, f"rel L2 {err:.2e} from PyTorch"
+
+
 def test_any_layout_and_fewer_samples_than_the_batch(fixtures):
     d = fixtures("resnet18", 64)
     x = np.load(d / "input.npy")
@@ -80,10 +93,16 @@ def test_classify_takes_bytes_and_path_objects(digits):
     assert by_path == by_bytes
 
 
-def test_logits_equal_classify_probabilities(digits):
-    m = deeper.Model("lenet5")
-    z = m(np.random.default_rng(1).standard_normal((1, 1, 32, 32), dtype=np.float32))
-    assert z.shape == (1, 10) and np.isfinite(z).all()
+def test_logits_equal_deeper_runs_saved_logits(tmp_path):
+    import subprocess
+
+    from conftest import cli
+
+    x = np.random.default_rng(1).standard_normal((3, 1, 32, 32), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    subprocess.run([cli(), "run", "lenet5", "--input", str(tmp_path / "x.npy"),
+                    "--save-logits", str(tmp_path / "y.npy")], check=True, capture_output=True)
+    np.testing.assert_array_equal(deeper.Model("lenet5", batch=3)(x), np.load(tmp_path / "y.npy"))
 
 
 def test_info_is_deeper_info():
