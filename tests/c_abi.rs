@@ -317,3 +317,69 @@ fn c_abi_follows_the_weight_files_metadata() {
         "the transform changed nothing: {untransformed}"
     );
 }
+
+/// A weight file with a key the network does not have: `deeper_model_new` succeeds with the
+/// CLI's warning in `deeper_last_error` and the key in `deeper_model_unexpected_keys`;
+/// `DEEPER_MODEL_STRICT` makes it an error naming the key; unknown flags are refused.
+#[test]
+fn c_abi_reports_unexpected_weight_keys_and_refuses_them_when_strict() {
+    let Some(gpu) = open_gpu() else { return };
+    let graph = build("lenet5", &ModelOptions::default()).unwrap();
+    let path =
+        std::env::temp_dir().join(format!("deeper-{}-extra.safetensors", std::process::id()));
+    weights::save_file(&graph, &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let extra = [0u8; 8];
+    let mut tensors = st.tensors();
+    for key in ["fc4.weight", "aux.bias"] {
+        let view =
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &extra).unwrap();
+        tensors.push((key.to_string(), view));
+    }
+    std::fs::write(&path, safetensors::serialize(tensors, None).unwrap()).unwrap();
+
+    let model = new_model(gpu, "lenet5", Some(&path), 1).unwrap();
+    assert_eq!(
+        last_error(),
+        "warning: 2 unexpected key(s) ignored: aux.bias, fc4.weight (DEEPER_MODEL_STRICT refuses them)"
+    );
+    assert_eq!(
+        cstr(unsafe { deeper_model_unexpected_keys(model) }),
+        "aux.bias,fc4.weight"
+    );
+    unsafe { deeper_model_free(model) };
+    assert!(unsafe { deeper_model_unexpected_keys(null()) }.is_null());
+
+    let (net, file) = (
+        CString::new("lenet5").unwrap(),
+        CString::new(path.to_str().unwrap()).unwrap(),
+    );
+    let new_ex = |flags| {
+        let mut model = null_mut();
+        let status = unsafe {
+            deeper_model_new_ex(gpu, net.as_ptr(), file.as_ptr(), 1, 0, flags, &mut model)
+        };
+        (status, model)
+    };
+    let (status, model) = new_ex(DEEPER_MODEL_STRICT);
+    expect(
+        status,
+        DeeperStatus::Error,
+        "2 unexpected key(s) (strict): aux.bias, fc4.weight",
+    );
+    assert!(model.is_null());
+    let (status, model) = new_ex(2);
+    expect(status, DeeperStatus::InvalidArgument, "flags = 0x2");
+    assert!(model.is_null());
+    let (status, model) = new_ex(0);
+    assert_eq!(status, DeeperStatus::Ok);
+    unsafe { deeper_model_free(model) };
+    let _ = std::fs::remove_file(&path);
+
+    let builtin = new_model(gpu, "lenet5", None, 1).unwrap();
+    assert_eq!(last_error(), "", "no warning without unexpected keys");
+    assert_eq!(cstr(unsafe { deeper_model_unexpected_keys(builtin) }), "");
+    unsafe { deeper_model_free(builtin) };
+    unsafe { deeper_gpu_free(gpu) };
+}

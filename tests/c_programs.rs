@@ -6,12 +6,17 @@
 
 mod common;
 
+#[cfg(unix)]
 use common::{digit, DIGITS};
 use deeper::ffi::DeeperStatus;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)]
+use std::path::PathBuf;
 
 /// `libdeeper`'s directory: `target/<profile>/deps`, where the test binary lives (cargo
-/// copies the library up to `target/<profile>` only for `cargo build`).
+/// copies the library up to `target/<profile>` only for `cargo build`). The C programs are
+/// built and run on Unix only (`cc`, `-pthread`, rpath).
+#[cfg(unix)]
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     exe.parent().unwrap().to_path_buf()
@@ -19,6 +24,7 @@ fn lib_dir() -> PathBuf {
 
 /// Compiles `src` with `$var` (else `default`: `cc` or `c++`) at `std`, every warning an
 /// error, against `include/deeper.h` and `libdeeper`, into `exe`.
+#[cfg(unix)]
 fn compile(var: &str, default: &str, std: &str, src: &Path, exe: &Path) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lib = lib_dir();
@@ -161,7 +167,9 @@ fn c_header_declares_exactly_the_exported_functions() {
     });
     let exported = functions(&rust, |l| l.contains("extern \"C\" fn deeper_"));
     assert_eq!(declared, exported);
-    assert_eq!(exported.len(), 14, "{exported:?}");
+    assert_eq!(exported.len(), 16, "{exported:?}");
+    let strict = format!("DEEPER_MODEL_STRICT = {}", deeper::ffi::DEEPER_MODEL_STRICT);
+    assert!(header.contains(&strict), "header lacks '{strict}'");
     for (name, value) in [
         ("DEEPER_OK", DeeperStatus::Ok),
         (
@@ -198,4 +206,52 @@ fn c_header_works_from_cpp() {
         String::from_utf8_lossy(&out.stdout).trim(),
         env!("CARGO_PKG_VERSION")
     );
+}
+
+/// The README's C example (its one `c` block), as pasted: compiled strictly (no GPU needed),
+/// then run on a digit with LeNet-5's built-in weights and on an unknown network.
+#[cfg(unix)]
+#[test]
+fn readme_c_example_compiles_and_classifies() {
+    let readme = include_str!("../README.md");
+    let mut blocks = readme.split("\n```c\n").skip(1);
+    let block = blocks.next().expect("the README has a ```c block");
+    assert!(blocks.next().is_none(), "one C example in the README");
+    let src = block.split_once("\n```").expect("the block ends").0;
+    let dir = std::env::temp_dir().join(format!("deeper-readme-c-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (file, exe) = (dir.join("top5.c"), dir.join("top5"));
+    std::fs::write(&file, format!("{src}\n")).unwrap();
+    compile("CC", "cc", "-std=c99", &file, &exe);
+    if common::gpu().is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let run = |args: &[&str]| {
+        std::process::Command::new(&exe)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let seven = digit("7.png").display().to_string();
+    let good = run(&["lenet5", "-", &seven]);
+    let bad = run(&["resnet9", "-", &seven]);
+    let usage = run(&["lenet5"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&good.stdout);
+    assert!(
+        good.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert_eq!(stdout.lines().count(), 5, "{stdout}");
+    let first = stdout.lines().next().unwrap();
+    assert!(first.ends_with("%  7"), "the digit 7 first: {stdout}");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: resnet9: unknown network 'resnet9'"),
+        "{err}"
+    );
+    assert_eq!(usage.status.code(), Some(2));
 }

@@ -1,4 +1,4 @@
-//! One model, many callers (issue 18): threads sharing one model get, bit for bit, what a
+//! One model, many callers: threads sharing one model get, bit for bit, what a
 //! serial run gives for their own input; a model per thread on one GPU too; a dropped model
 //! returns its memory at once; waits end (a busy pool, a slow device) with `Error::Timeout`;
 //! a destroyed device turns every call into `Error::DeviceLost`, concurrent ones included, and

@@ -100,7 +100,17 @@ fn conv_subgroup_window_paths() {
 fn conv_winograd_paths() {
     let Some(big) = gpu() else { return };
     let cx = Cx::new(big);
-    let wino = |c: Conv2d| with_kernel(&c, ConvKernel::Winograd);
+    let small = small_binding_gpu(16 * 1024);
+    for kernel in [ConvKernel::Winograd, ConvKernel::WinogradTiled] {
+        winograd_cases(&cx, small.as_ref().map(Cx::new).as_ref(), kernel);
+    }
+    cx.max.report();
+}
+
+/// The cases of [`conv_winograd_paths`] on one Winograd kernel (`small`: a device whose
+/// bindings force several chunks of tiles).
+fn winograd_cases(cx: &Cx, small: Option<&Cx>, kernel: ConvKernel) {
+    let wino = |c: Conv2d| with_kernel(&c, kernel);
     for (pad, hw, seed) in [(1, (7, 9), 31), (0, (8, 5), 32), (2, (5, 6), 33)] {
         let c = Conv2d::new(12, 40, 3, 1, pad).with_activation(Relu);
         cx.check("3x3 stride 1", &wino(c), &[sh(2, 12, hw.0, hw.1)], seed);
@@ -133,17 +143,13 @@ fn conv_winograd_paths() {
     res5.residual = true;
     let shapes = [sh(1, 24, 13, 13), sh(1, 32, 13, 13)];
     cx.check("5x5 with residual", &wino(res5), &shapes, 40);
-    let Some(small) = small_binding_gpu(16 * 1024) else {
-        return;
-    };
-    let cx_small = Cx::new(&small);
+    let Some(cx_small) = small else { return };
     let chunks = wino(Conv2d::new(8, 8, 3, 1, 1)); // 8 tiles per chunk, 25 tiles
     cx_small.check("tile chunks", &chunks, &[sh(2, 8, 20, 20)], 36);
-    cx.max.report();
     cx_small.max.report();
 }
 
-/// The subgroup and Winograd kernels are what the tests above ran wherever the device has
+/// The subgroup and both Winograd kernels are what the tests above ran wherever the device has
 /// subgroups of 8 or more (and llvmpipe, where CI runs, has them), not a silent fallback.
 #[test]
 fn subgroup_kernel_is_tested_where_available() {
@@ -164,6 +170,15 @@ fn subgroup_kernel_is_tested_where_available() {
         };
         assert_eq!(forced.resolve(&caps, sh(1, 40, 8, 8)), want);
     }
+    // Winograd on the tiled product needs no subgroups: it runs wherever the tiles fit.
+    let forced = Conv2d {
+        kernel: ConvKernel::WinogradTiled,
+        ..Conv2d::new(8, 40, 3, 1, 1)
+    };
+    assert_eq!(
+        forced.resolve(&caps, sh(1, 40, 8, 8)),
+        ConvKernel::WinogradTiled
+    );
 }
 
 /// The tiled kernel in each of its tile shapes (`conv2d_tiled::TILES`, the rule's choice

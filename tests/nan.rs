@@ -102,7 +102,7 @@ fn conv_and_linear_kernels_keep_nan_through_relu() {
             if conv.residual {
                 x.push(uniform(sh(2, 12, h, 8), &mut rng));
             }
-            let spreads = kernel == ConvKernel::Winograd;
+            let spreads = matches!(kernel, ConvKernel::Winograd | ConvKernel::WinogradTiled);
             let case = format!("conv {kernel:?} {h}x8 residual {}", conv.residual);
             check(g, &case, &op, &mut x, &[40, 1500], spreads);
         }

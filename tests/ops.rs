@@ -104,6 +104,7 @@ fn conv2d_every_kernel_matches_cpu() {
             bias: c.bias,
             activation: c.act,
             residual: c.residual,
+            folded_bn: false,
             kernel: ConvKernel::Direct,
         };
         let mut rng = Rng::new(c.seed);

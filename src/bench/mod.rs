@@ -32,7 +32,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// A JSON cache file (the peak rates, the autotuner's choices): `$<env>` when set, else
-/// `$XDG_CACHE_HOME/deeper/<file>`, else `~/.cache/deeper/<file>`; none without a home.
+/// `$XDG_CACHE_HOME/deeper/<file>`, else `~/.cache/deeper/<file>`, else
+/// `%LOCALAPPDATA%/deeper/<file>`; none without any of them.
 ///
 /// Several processes share it (one per GPU, or runs started together): [`JsonCache::update`]
 /// takes an advisory lock on `<file>.lock`, re-reads the file, merges, and replaces it whole
@@ -51,7 +52,13 @@ impl JsonCache {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         };
-        let base = || var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache")));
+        // XDG_CACHE_HOME, else ~/.cache, else (Windows, where HOME is usually unset)
+        // %LOCALAPPDATA%.
+        let base = || {
+            var("XDG_CACHE_HOME")
+                .or_else(|| var("HOME").map(|h| h.join(".cache")))
+                .or_else(|| var("LOCALAPPDATA"))
+        };
         JsonCache(var(env).or_else(|| Some(base()?.join("deeper").join(file))))
     }
 

@@ -5,7 +5,13 @@
 //! Every function that can fail returns a [`DeeperStatus`] and writes its results through
 //! pointers; nothing panics across the boundary (a panic is caught and reported as
 //! `DEEPER_ERROR_PANIC`). After a failure, [`deeper_last_error`] gives the one-line message
-//! (the same text the CLI prints), kept per thread until the next call. Handles are opaque
+//! (the same text the CLI prints), kept per thread until the next call; after a successful
+//! `deeper_model_new` it holds the CLI's warning about unexpected weight keys, if any. The
+//! functions that cannot fail return other types: `deeper_version`, `deeper_last_error`,
+//! `deeper_label` (static strings; `deeper_label` NULL for an index out of range),
+//! `deeper_gpu_description`, `deeper_model_weights`, `deeper_model_unexpected_keys` (strings
+//! owned by the handle, NULL for a NULL handle), `deeper_model_classes` (a count, 0 for a NULL
+//! handle), `deeper_gpu_free`, `deeper_model_free` (nothing). Handles are opaque
 //! boxes the caller frees; a model keeps its GPU alive, so the two can be freed in any order.
 //! Every function may be called from any thread; `deeper_model_run` may be called on one model
 //! from several threads at once (each call runs on its own execution context, see
@@ -57,7 +63,7 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
-fn set_last_error(message: &str) {
+pub(crate) fn set_last_error(message: &str) {
     let c = CString::new(message.replace('\0', " ")).unwrap_or_default();
     LAST_ERROR.with(|e| *e.borrow_mut() = c);
 }
@@ -124,8 +130,10 @@ pub extern "C" fn deeper_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
-/// The message of the last call on this thread that returned a [`DeeperStatus`] ("" if it
-/// returned `Ok`). Valid until the next such call on this thread.
+/// The message of the last call on this thread that returned a [`DeeperStatus`]: "" if it
+/// returned `Ok`, except a `deeper_model_new` whose weight file had keys the network does not
+/// have ("warning: N unexpected key(s) ignored: …"). Valid until the next such call on this
+/// thread.
 #[no_mangle]
 pub extern "C" fn deeper_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())

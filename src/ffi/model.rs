@@ -1,7 +1,7 @@
 //! The C ABI's handles: a GPU (`deeper_gpu_*`) and a network compiled on it with its weights
 //! and preprocessing (`deeper_model_*`), the steps of `deeper run`.
 
-use super::{arg, check_len, guard, text, DeeperStatus, Fail};
+use super::{arg, check_len, guard, set_last_error, text, DeeperStatus, Fail};
 use crate::bench::tuning::{tune_graph, Tuning};
 use crate::graph::fuse::fuse;
 use crate::models::{self, weights, ModelOptions};
@@ -25,6 +25,8 @@ pub struct DeeperModel {
     model: Model,
     /// Where the weights came from, as `deeper run` prints it.
     source: CString,
+    /// The weight file's keys the network does not have, comma-separated ("" when none).
+    unexpected: CString,
     preprocess: Preprocess,
     transform: bool,
 }
@@ -79,14 +81,22 @@ pub unsafe extern "C" fn deeper_gpu_free(gpu: *mut DeeperGpu) {
     }
 }
 
-/// Builds `network` (a name `deeper info` lists, e.g. "resnet50", "lenet5"), loads `weights`
+/// [`deeper_model_new_ex`]'s flag: refuse a weight file with keys the network does not have
+/// (`deeper run --strict`) instead of ignoring them with a warning.
+pub const DEEPER_MODEL_STRICT: u32 = 1;
+
+/// Builds `network` (a name `deeper info --help` lists, e.g. "resnet50", "lenet5"), loads `weights`
 /// (a safetensors file; NULL = the built-in weights for lenet5, seeded random weights for the
 /// others), and compiles it on `gpu` for `batch` images of `size`×`size` (0 = what the
 /// network's preprocessing produces: 224, 227 for alexnet-paper, 32 for lenet5, or the weight
 /// file's `crop_size`). Stores the model in `*out`. Each convolution and linear layer runs
 /// the kernel cached for this device and shape, else on a discrete or integrated GPU the
 /// fastest timed now (and cached), else the selection rule; `DEEPER_AUTOTUNE=1|0` forces
-/// tuning on or off (any other value fails with `DEEPER_ERROR`).
+/// tuning on or off (any other value fails with `DEEPER_ERROR`). Keys of the file that the
+/// network does not have are ignored: the call returns `Ok` and [`deeper_last_error`] holds
+/// the warning `deeper run` prints (see [`deeper_model_unexpected_keys`]).
+///
+/// [`deeper_last_error`]: super::deeper_last_error
 ///
 /// # Safety
 /// `gpu` must be a live handle, `network` a NUL-terminated string, `weights` NULL or a
@@ -100,7 +110,27 @@ pub unsafe extern "C" fn deeper_model_new(
     size: u32,
     out: *mut *mut DeeperModel,
 ) -> DeeperStatus {
-    guard(|| {
+    deeper_model_new_ex(gpu, network, weights, batch, size, 0, out)
+}
+
+/// [`deeper_model_new`] with `flags`: 0, or [`DEEPER_MODEL_STRICT`] to fail with
+/// `DEEPER_ERROR` (the message lists the keys) when the weight file has keys the network
+/// does not. Unknown flag bits are an invalid argument.
+///
+/// # Safety
+/// As [`deeper_model_new`].
+#[no_mangle]
+pub unsafe extern "C" fn deeper_model_new_ex(
+    gpu: *const DeeperGpu,
+    network: *const c_char,
+    weights: *const c_char,
+    batch: u32,
+    size: u32,
+    flags: u32,
+    out: *mut *mut DeeperModel,
+) -> DeeperStatus {
+    let mut warning = None;
+    let status = guard(|| {
         let gpu = arg(gpu, "gpu")?;
         let net = text(network, "network")?;
         let weights = match weights.is_null() {
@@ -111,9 +141,21 @@ pub unsafe extern "C" fn deeper_model_new(
         if batch == 0 {
             return Err(Fail::Argument("batch is 0".into()));
         }
-        *out = Box::into_raw(Box::new(new_model(gpu, net, weights, batch, size)?));
+        if flags & !DEEPER_MODEL_STRICT != 0 {
+            return Err(Fail::Argument(format!(
+                "flags = {flags:#x}: the known flag is DEEPER_MODEL_STRICT (1)"
+            )));
+        }
+        let strict = flags & DEEPER_MODEL_STRICT != 0;
+        let (model, w) = new_model(gpu, net, weights, batch, size, strict)?;
+        warning = w;
+        *out = Box::into_raw(Box::new(model));
         Ok(())
-    })
+    });
+    if let (DeeperStatus::Ok, Some(w)) = (status, warning) {
+        set_last_error(&format!("warning: {w} (DEEPER_MODEL_STRICT refuses them)"));
+    }
+    status
 }
 
 fn new_model(
@@ -122,7 +164,8 @@ fn new_model(
     weights: Option<&Path>,
     batch: u32,
     size: u32,
-) -> Result<DeeperModel, Fail> {
+    strict: bool,
+) -> Result<(DeeperModel, Option<String>), Fail> {
     let (preprocess, transform) = Preprocess::for_weights(net, weights)?;
     let size = match size {
         0 => preprocess.size(),
@@ -133,7 +176,11 @@ fn new_model(
         ..Default::default()
     };
     let mut graph = models::build(net, &opts)?;
-    let source = weights::load_or_builtin(&mut graph, weights, false, opts.seed)?;
+    let source = weights::load_or_builtin(&mut graph, weights, strict, opts.seed)?;
+    let unexpected = match &source {
+        weights::Source::File { unexpected, .. } => unexpected.join(","),
+        _ => String::new(),
+    };
     let tuned = tune_graph(
         &gpu.gpu,
         fuse(&graph).graph,
@@ -141,12 +188,14 @@ fn new_model(
         Tuning::from_env()?,
     )?;
     let model = Model::compile(&gpu.gpu, &tuned, batch as usize, true)?;
-    Ok(DeeperModel {
+    let model = DeeperModel {
         model,
         source: CString::new(source.to_string()).unwrap_or_default(),
+        unexpected: CString::new(unexpected).unwrap_or_default(),
         preprocess,
         transform,
-    })
+    };
+    Ok((model, source.unexpected_warning()))
 }
 
 /// The model's input shape as `[N, C, H, W]` into `shape[0..4]`.
@@ -187,6 +236,19 @@ pub unsafe extern "C" fn deeper_model_weights(model: *const DeeperModel) -> *con
     model
         .as_ref()
         .map_or(std::ptr::null(), |m| m.source.as_ptr())
+}
+
+/// The keys of the model's weight file that the network does not have (ignored), comma-
+/// separated, sorted; "" when there were none (or no file). Owned by `model`; NULL when
+/// `model` is NULL.
+///
+/// # Safety
+/// `model` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn deeper_model_unexpected_keys(model: *const DeeperModel) -> *const c_char {
+    model
+        .as_ref()
+        .map_or(std::ptr::null(), |m| m.unexpected.as_ptr())
 }
 
 /// Decodes the image at `path` (PNG or JPEG) and preprocesses it as the network expects

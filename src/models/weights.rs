@@ -204,6 +204,21 @@ impl std::fmt::Display for Source {
     }
 }
 
+impl Source {
+    /// "N unexpected key(s) ignored: a, b, …" when a weight file had keys the network does
+    /// not; the warning `deeper run` prints and the C ABI gives (each adds how to refuse them).
+    pub fn unexpected_warning(&self) -> Option<String> {
+        match self {
+            Source::File { unexpected, .. } if !unexpected.is_empty() => Some(format!(
+                "{} unexpected key(s) ignored: {}",
+                unexpected.len(),
+                key_list(unexpected)
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Fills `graph` (built with `seed`) from `path` when given, else from its network's built-in
 /// weights, else leaves its seeded random weights: what `deeper run` and the C ABI do.
 pub fn load_or_builtin(

@@ -167,6 +167,7 @@ pub fn fold_into_conv(
     let folded = Conv2d {
         bias: true,
         activation: bn.activation,
+        folded_bn: true,
         ..conv.clone()
     };
     let bias = Tensor {

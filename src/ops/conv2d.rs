@@ -6,19 +6,21 @@
 //! residual `[N, C_out, OH, OW]`, output `[N, C_out, OH, OW]`.
 //! Definition: <https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html>
 //!
-//! Five kernels, each in its own file and listed once in [`KERNELS`] (whether it runs a layer
+//! Six kernels, each in its own file and listed once in [`KERNELS`] (whether it runs a layer
 //! on a device, its weight repack, its scratch and its dispatches): `conv2d_direct` (one
 //! invocation per output, for small, odd or grouped layers, [`super::conv2d_direct`]), the
 //! workgroup-tiled implicit GEMM of [`super::conv2d_tiled`] (discrete GPUs), the im2col +
 //! register-blocked product of [`super::conv2d_mm`], a product with weights shared by
 //! subgroup broadcasts that gathers the im2col rows itself, [`super::conv2d_subgroup`], and
-//! Winograd F(4x4, 3x3) / F(2x2, 5x5) on top of that product, [`super::conv2d_winograd`].
-//! [`Conv2d::resolve`] turns [`ConvKernel::Auto`] into one of them for a given device; tests
+//! Winograd F(4x4, 3x3) / F(2x2, 5x5) on top of that product, [`super::conv2d_winograd`], or
+//! on the tiled one, [`super::conv2d_winograd_tiled`]. [`Conv2d::resolve`] turns [`ConvKernel::Auto`] into one of them for a given device; tests
 //! force each.
 
 use super::launch::{Activation, Arg, Dispatch, LaunchCtx};
 use super::DeviceCaps;
-use super::{conv2d_direct, conv2d_mm, conv2d_subgroup, conv2d_tiled, conv2d_winograd};
+use super::{
+    conv2d_direct, conv2d_mm, conv2d_subgroup, conv2d_tiled, conv2d_winograd, conv2d_winograd_tiled,
+};
 use crate::error::{Error, Result};
 use crate::shape::{Shape, Window2d};
 use crate::tensor::Tensor;
@@ -43,6 +45,9 @@ pub enum ConvKernel {
     /// Winograd F(4x4, 3x3) or F(2x2, 5x5) ([`super::conv2d_winograd`]): 3x3 or 5x5, stride 1,
     /// dilation 1, one group; needs subgroups.
     Winograd,
+    /// The same Winograd transforms with the products on the tiled kernel
+    /// ([`super::conv2d_winograd_tiled`]): the GPU form; needs no subgroups.
+    WinogradTiled,
 }
 
 /// What [`Conv2d`] needs from one kernel file. A new kernel is a variant of [`ConvKernel`],
@@ -69,10 +74,12 @@ fn no_scratch(_: &Conv2d, _: Shape) -> [usize; 2] {
 
 /// Every concrete kernel, the usually fastest first (on llvmpipe): the autotuner's
 /// candidates in the order it times them, and what the tests run on every shape.
-pub const KERNELS: [KernelEntry; 5] = [
+pub const KERNELS: [KernelEntry; 6] = [
     KernelEntry {
         kernel: ConvKernel::Winograd,
-        runs: |c, caps| conv2d_winograd::applies(c) && conv2d_winograd::fits(c, caps),
+        runs: |c, caps| {
+            !c.folded_bn && conv2d_winograd::applies(c) && conv2d_winograd::fits(c, caps)
+        },
         repack: Some(conv2d_winograd::repack),
         scratch_elems: conv2d_winograd::scratch_elems,
         dispatches: conv2d_winograd::dispatches,
@@ -90,6 +97,13 @@ pub const KERNELS: [KernelEntry; 5] = [
         repack: Some(conv2d_mm::repack),
         scratch_elems: conv2d_mm::scratch_elems,
         dispatches: conv2d_mm::dispatches,
+    },
+    KernelEntry {
+        kernel: ConvKernel::WinogradTiled,
+        runs: conv2d_winograd_tiled::runs,
+        repack: Some(conv2d_winograd_tiled::repack),
+        scratch_elems: conv2d_winograd::scratch_elems,
+        dispatches: conv2d_winograd_tiled::dispatches,
     },
     KernelEntry {
         kernel: ConvKernel::Tiled,
@@ -136,6 +150,11 @@ pub struct Conv2d {
     pub activation: Activation,
     /// A second input of the output's shape is added before the activation.
     pub residual: bool,
+    /// The weights carry a folded batch norm ([`crate::graph::fuse`]). Calibrated BN stacks
+    /// amplify rounding, and Winograd's transforms round more than a direct sum: measured on
+    /// VGG-16-bn (224, batch 2) every such layer on Winograd put the logits 2.25x further from
+    /// float64 than PyTorch f32's, so these layers never run it (neither by rule nor tuned).
+    pub folded_bn: bool,
     pub kernel: ConvKernel,
 }
 
@@ -150,6 +169,7 @@ impl Conv2d {
             bias: true,
             activation: Activation::None,
             residual: false,
+            folded_bn: false,
             kernel: ConvKernel::Auto,
         }
     }
@@ -300,9 +320,10 @@ impl Conv2d {
         }
     }
 
-    /// The selection rule (the autotuner refines it per device). Where the device has
-    /// subgroups, Winograd F(4x4, 3x3) for 3x3 stride-1 layers whose channels and plane are big
-    /// enough ([`conv2d_winograd::pays`]). Else every layer with at least 16 output channels
+    /// The selection rule (the autotuner refines it per device). Winograd F(4x4, 3x3) for 3x3
+    /// stride-1 layers whose channels and plane are big enough ([`conv2d_winograd::pays`]) and
+    /// that carry no folded BN: on a GPU-type adapter with its products on the tiled kernel,
+    /// elsewhere on the subgroup one where the device has subgroups. Else every layer with at least 16 output channels
     /// per group and a reduction of at least 16 (all the big layers of the classic networks)
     /// runs a matrix product: on a GPU-type adapter the workgroup-tiled one (any plane, 7x7
     /// included); on a CPU-type adapter such as llvmpipe, where registers and subgroup
@@ -313,7 +334,10 @@ impl Conv2d {
         let runs = |k: ConvKernel| k.entry().is_some_and(|e| (e.runs)(self, caps));
         let cout_g = self.out_channels / self.groups;
         let big = cout_g >= 16 && self.kdim() >= 16;
-        if runs(ConvKernel::Winograd) && conv2d_winograd::pays(self, out) {
+        let pays = conv2d_winograd::pays(self, out);
+        if pays && caps.is_gpu() && runs(ConvKernel::WinogradTiled) {
+            ConvKernel::WinogradTiled
+        } else if pays && runs(ConvKernel::Winograd) {
             ConvKernel::Winograd
         } else if big && caps.is_gpu() && runs(ConvKernel::Tiled) {
             ConvKernel::Tiled

@@ -7,7 +7,9 @@
 //!    matrices `[tiles][C_in]` in [`super::conv2d_subgroup`]'s column-major B layout);
 //! 2. 36 products `M[ξ] = U[ξ] · V[ξ]` by the subgroup matrix-product kernel (scratch 1, 36
 //!    matrices `[C_out][tiles]`), where `U = G g Gᵀ` is every filter g transformed once at
-//!    load and stored as 36 groups of that kernel's weight blocks;
+//!    load and stored as 36 groups of that kernel's weight blocks (or, for
+//!    `ConvKernel::WinogradTiled`, by the workgroup-tiled product:
+//!    [`super::conv2d_winograd_tiled`]);
 //! 3. `winograd_output.wgsl`: `Y = Aᵀ M A` gives each tile's m×m outputs, with the bias,
 //!    residual and activation fused (`winograd_output_v4.wgsl` for 4x4 tiles on planes of
 //!    whole tiles: each tile row is one vec4 store, no bounds checks).
@@ -30,7 +32,7 @@ shader!(OUTPUT, "winograd_output", 4, "winograd_output", "act");
 shader!(OUTPUT_V4, "winograd_output_v4", 4, "winograd_output", "act");
 
 /// The 36 entries of a transformed 6x6 tile.
-const XI: usize = 36;
+pub(super) const XI: usize = 36;
 /// Side of a transformed tile (m + r − 1 for m outputs and an r-tap filter).
 const ALPHA: usize = 6;
 /// The finite interpolation points (the sixth is ∞). With ½ in place of the usual 2, the
@@ -107,7 +109,7 @@ pub fn pays(c: &Conv2d, out: Shape) -> bool {
 }
 
 /// Outputs per tile side: 4 for 3x3 filters, 2 for 5x5.
-fn tile_side(c: &Conv2d) -> usize {
+pub(super) fn tile_side(c: &Conv2d) -> usize {
     ALPHA + 1 - c.window.h.kernel
 }
 
@@ -120,7 +122,7 @@ pub fn fits(c: &Conv2d, caps: &DeviceCaps) -> bool {
 }
 
 /// The 36 products as one grouped 1x1 convolution: group ξ multiplies `U[ξ]` (`C_out × C_in`).
-fn product_conv(c: &Conv2d) -> Conv2d {
+pub(super) fn product_conv(c: &Conv2d) -> Conv2d {
     Conv2d {
         in_channels: XI * c.in_channels,
         out_channels: XI * c.out_channels,
@@ -129,6 +131,7 @@ fn product_conv(c: &Conv2d) -> Conv2d {
         bias: false,
         activation: Activation::None,
         residual: false,
+        folded_bn: false,
         kernel: ConvKernel::Subgroup,
     }
 }
@@ -154,7 +157,7 @@ fn g_matrix(r: usize) -> Vec<[f64; 5]> {
 
 /// `U[ξ][oc][ci] = (G g Gᵀ)[ξ]` for every r×r filter `g = weight[oc][ci]`, as rows
 /// `ξ·C_out + oc`.
-fn transform_weights(c: &Conv2d, w: &Tensor) -> Tensor {
+pub(super) fn transform_weights(c: &Conv2d, w: &Tensor) -> Tensor {
     let (cin, cout, r) = (c.in_channels, c.out_channels, c.window.h.kernel);
     let gm = g_matrix(r);
     let mut data = vec![0f32; XI * cout * cin];
@@ -210,12 +213,22 @@ pub fn scratch_elems(c: &Conv2d, out: Shape) -> [usize; 2] {
 /// (one chunk for a whole batch where the scratch buffers hold it: a big GPU at batch 32
 /// gets a few large dispatches per layer, not three per image).
 pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
+    dispatches_with(c, ctx, false)
+}
+
+/// The chunks' dispatches with the products on the subgroup kernel or (`tiled`) on
+/// [`super::conv2d_winograd_tiled::products`].
+pub(super) fn dispatches_with(c: &Conv2d, ctx: &LaunchCtx, tiled: bool) -> Vec<Dispatch> {
     let (total, per_chunk) = (batch_tiles(c, ctx.output), chunk_tiles(c, ctx));
     let mut v = Vec::new();
     for t0 in (0..total).step_by(per_chunk) {
         let tc = (total - t0).next_multiple_of(COLS).min(per_chunk);
-        v.push(input(c, ctx, t0, tc));
-        v.push(products(c, tc));
+        v.push(input(c, ctx, t0, tc, tiled));
+        v.push(if tiled {
+            super::conv2d_winograd_tiled::products(c, tc)
+        } else {
+            products(c, tc)
+        });
         v.push(output(c, ctx, t0, tc));
     }
     v
@@ -231,7 +244,8 @@ fn chunk_tiles(c: &Conv2d, ctx: &LaunchCtx) -> usize {
         .max(COLS)
 }
 
-fn input(c: &Conv2d, ctx: &LaunchCtx, t0: usize, tc: usize) -> Dispatch {
+/// The input transform; `row_major`: V in the tiled product's layout.
+fn input(c: &Conv2d, ctx: &LaunchCtx, t0: usize, tc: usize, row_major: bool) -> Dispatch {
     let (x, u) = (ctx.inputs[0], |v: usize| v as u32);
     let (tw, tiles) = tiles(ctx.output, tile_side(c));
     let uniform = InputUniform {
@@ -250,7 +264,7 @@ fn input(c: &Conv2d, ctx: &LaunchCtx, t0: usize, tc: usize) -> Dispatch {
     };
     Dispatch {
         shader: &INPUT,
-        overrides: Vec::new(),
+        overrides: vec![("ROW_MAJOR", u(usize::from(row_major)))],
         args: vec![Arg::Input(0), Arg::Scratch(0)],
         uniform: bytemuck::bytes_of(&uniform).to_vec(),
         workgroups: groups_for(c.in_channels * tc / 4, 64),

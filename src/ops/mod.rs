@@ -16,6 +16,7 @@ pub mod conv2d_mm;
 pub mod conv2d_subgroup;
 pub mod conv2d_tiled;
 pub mod conv2d_winograd;
+pub mod conv2d_winograd_tiled;
 pub mod launch;
 pub mod linear;
 pub mod lrn;

@@ -1,4 +1,4 @@
-//! Hostile inputs (issue 19): `.npy` files, weight files, metadata, images, flags, the
+//! Hostile inputs: `.npy` files, weight files, metadata, images, flags, the
 //! environment and shared output paths as a careless or hostile user gives them. Property
 //! tests feed random and mutated bytes to the readers (an error or a correct value, never a
 //! panic); fixed cases pin each refusal's message; CLI cases check a one-line error and a

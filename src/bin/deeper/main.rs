@@ -7,7 +7,7 @@ mod run;
 mod table;
 
 use clap::{Args, Parser, Subcommand};
-use deeper::limits;
+use deeper::{limits, models};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -58,9 +58,7 @@ enum Command {
     Devices,
     /// Layer table of a network: output shape, parameters, MACs, totals.
     Info {
-        /// Network name: lenet5, alexnet, alexnet-paper, vgg11, vgg13, vgg16, vgg19, vgg16-bn,
-        /// vgg19-bn, resnet18, resnet34, resnet50, resnet101, resnet152, nin, googlenet,
-        /// googlenet-paper.
+        #[arg(help = net_help())]
         net: String,
         /// Input height and width (default: the network's native size).
         #[arg(long, value_parser = side)]
@@ -74,7 +72,7 @@ enum Command {
     },
     /// GPU vs CPU on the whole graph, layer by layer (exit status 1 when any layer fails).
     Check {
-        /// Network name (lenet5, alexnet, vgg16, resnet50, googlenet, …; see `deeper info --help`).
+        #[arg(help = net_help())]
         net: String,
         /// Batch size of the random input (at most 65,536).
         #[arg(long, default_value_t = 1, value_parser = batch)]
@@ -93,6 +91,7 @@ enum Command {
     },
     /// Classify images (or run a preprocessed .npy tensor): top-k labels per input.
     Run {
+        #[arg(help = net_help())]
         net: String,
         /// Weights (.safetensors with PyTorch key names); default: built-in (lenet5) or random.
         #[arg(long)]
@@ -119,12 +118,13 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[command(flatten)]
+        pre: PreprocessArgs,
+        #[command(flatten)]
         tune: TuneArgs,
     },
     /// Per-layer GPU times (timestamp queries), GFLOP/s, GB/s and % of the device's peak.
     Bench {
-        /// Network name, or `all` (not needed with --layers or --peak).
-        #[arg(required_unless_present_any = ["layers", "peak"])]
+        #[arg(required_unless_present_any = ["layers", "peak"], help = bench_net_help())]
         net: Option<String>,
         #[arg(long, default_value_t = 1, value_parser = batch)]
         batch: usize,
@@ -160,6 +160,58 @@ enum Command {
         #[arg(long, value_parser = at_least_one, conflicts_with_all = ["layers", "peak", "plot"])]
         threads: Option<usize>,
     },
+}
+
+/// `--resize`, `--crop`, `--mean`, `--std` of `deeper run`: override the image preprocessing
+/// (the weight file's metadata, else the network's defaults); refused with `--input`, which
+/// is preprocessed already.
+#[derive(Args)]
+struct PreprocessArgs {
+    /// Resize the shorter side of each image to N pixels (torchvision's Resize).
+    #[arg(long, value_name = "N", value_parser = side, conflicts_with = "input")]
+    resize: Option<usize>,
+    /// Centre-crop N × N pixels after resizing: the network's input size (CenterCrop).
+    #[arg(long, value_name = "N", value_parser = side, conflicts_with = "input")]
+    crop: Option<usize>,
+    /// Per-channel mean subtracted after scaling to [0, 1], comma-separated (Normalize).
+    // `::std::vec::Vec`: one value holding the list (clap would take `Vec` for repeated values).
+    #[arg(long, value_name = "M,M,M", value_parser = floats, conflicts_with = "input")]
+    mean: Option<::std::vec::Vec<f32>>,
+    /// Per-channel standard deviation divided by, comma-separated, each > 0 (Normalize).
+    #[arg(long, value_name = "S,S,S", value_parser = positive_floats, conflicts_with = "input")]
+    std: Option<::std::vec::Vec<f32>>,
+}
+
+/// The help of a network argument: every name `deeper` knows.
+fn net_help() -> String {
+    format!("Network name: {}", models::NETWORKS.join(", "))
+}
+
+/// `bench`'s network argument also takes `all`.
+fn bench_net_help() -> String {
+    format!(
+        "Network name, or `all` (not needed with --layers or --peak): {}",
+        models::NETWORKS.join(", ")
+    )
+}
+
+/// Parses comma-separated finite floats (`--mean`).
+fn floats(s: &str) -> Result<Vec<f32>, String> {
+    s.split(',')
+        .map(|v| match v.trim().parse::<f32>() {
+            Ok(x) if x.is_finite() => Ok(x),
+            _ => Err(format!("'{}' is not a finite number", v.trim())),
+        })
+        .collect()
+}
+
+/// Parses comma-separated floats that must be finite and positive (`--std`).
+fn positive_floats(s: &str) -> Result<Vec<f32>, String> {
+    let v = floats(s)?;
+    match v.iter().find(|x| **x <= 0.0) {
+        Some(x) => Err(format!("{x} is not > 0")),
+        None => Ok(v),
+    }
 }
 
 /// Parses a count that must be positive (`--top`).
@@ -222,6 +274,7 @@ fn main() -> ExitCode {
             json,
             strict,
             seed,
+            pre,
             tune,
         }) => {
             let args = run::RunArgs {
@@ -234,6 +287,10 @@ fn main() -> ExitCode {
                 json,
                 strict,
                 seed,
+                resize: pre.resize,
+                crop: pre.crop,
+                mean: pre.mean,
+                std: pre.std,
                 tune: tune.flag(),
             };
             run::run(&args)
@@ -278,15 +335,20 @@ fn main() -> ExitCode {
 
 /// Mesa's window-system layer prints "error: XDG_RUNTIME_DIR is invalid or not set" when the
 /// variable is missing, which users would take for a failure of ours. A private directory
-/// silences it; nothing is written there.
+/// (mode 0700, as the XDG specification asks) silences it; nothing is written there.
+#[cfg(unix)]
 fn quiet_mesa() {
+    use std::os::unix::fs::PermissionsExt;
     if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
         return;
     }
     let dir = std::env::temp_dir().join("deeper-xdg-runtime");
     if std::fs::create_dir_all(&dir).is_ok() {
-        use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
         std::env::set_var("XDG_RUNTIME_DIR", &dir);
     }
 }
+
+/// Windows has no XDG runtime directory and its drivers do not ask for one: nothing to do.
+#[cfg(not(unix))]
+fn quiet_mesa() {}

@@ -3,11 +3,14 @@
 //! A weight file's metadata (written by `scripts/export_torchvision.py`) can set the image
 //! preprocessing (`resize_size`, `crop_size`, `mean`, `std`) and ask for GoogLeNet's
 //! `transform_input`, which is applied to the input tensor as torchvision's model applies it.
+//! `--resize`, `--crop`, `--mean` and `--std` override that preprocessing; a weight file
+//! without it gets a warning naming the defaults used in its place (a state_dict saved
+//! without the export script has none, and e.g. ResNet-50's DEFAULT weights want 232, not 256).
 
 use deeper::bench::tuning::{tune_graph, Tuning};
 use deeper::graph::fuse::fuse;
 use deeper::labels::{top_k, Prediction};
-use deeper::models::weights::{self, Source};
+use deeper::models::weights;
 use deeper::models::{self, ModelOptions};
 use deeper::preprocess::{transform_input, Preprocess};
 use deeper::runtime::{Gpu, GpuOptions, Model};
@@ -25,6 +28,11 @@ pub struct RunArgs {
     pub json: bool,
     pub strict: bool,
     pub seed: u64,
+    /// `--resize`, `--crop`, `--mean`, `--std`: preprocessing overrides (images only).
+    pub resize: Option<usize>,
+    pub crop: Option<usize>,
+    pub mean: Option<Vec<f32>>,
+    pub std: Option<Vec<f32>>,
     /// `--autotune` (`Some(true)`) / `--no-autotune` (`Some(false)`).
     pub tune: Option<bool>,
 }
@@ -77,13 +85,90 @@ fn load_inputs(a: &RunArgs, pre: &Preprocess) -> Result<(Tensor, Vec<String>)> {
     Ok((Tensor::new(shape, data)?, names))
 }
 
+/// The metadata keys that set the preprocessing, and the flag that overrides each.
+const PREPROCESSING: [(&str, &str); 4] = [
+    ("resize_size", "--resize"),
+    ("crop_size", "--crop"),
+    ("mean", "--mean"),
+    ("std", "--std"),
+];
+
+/// The image preprocessing and whether to apply `transform_input`: the network's defaults,
+/// replaced by the weight file's metadata, replaced by the flags. With images and a weight
+/// file, each setting that neither the metadata nor a flag gives is named in a warning.
+fn preprocessing(a: &RunArgs) -> Result<(Preprocess, bool)> {
+    let (mut pre, transform) = Preprocess::for_weights(&a.net, a.weights.as_deref())?;
+    let channels = pre.mean.len();
+    for (flag, values) in [("--mean", &a.mean), ("--std", &a.std)] {
+        if let Some(v) = values.as_ref().filter(|v| v.len() != channels) {
+            return Err(Error::Invalid(format!(
+                "{flag} has {} value(s); {} takes {channels} input channel(s)",
+                v.len(),
+                a.net
+            )));
+        }
+    }
+    let given = [
+        a.resize.is_some(),
+        a.crop.is_some(),
+        a.mean.is_some(),
+        a.std.is_some(),
+    ];
+    if let (Some(path), None) = (&a.weights, &a.input) {
+        let meta = weights::read_metadata(path)?;
+        let defaults = [
+            format!("resize {}", pre.resize),
+            format!("crop {}", pre.crop),
+            format!("mean {}", list(&pre.mean)),
+            format!("std {}", list(&pre.std)),
+        ];
+        let missing: Vec<(&str, &str, &str)> = PREPROCESSING
+            .iter()
+            .zip(given)
+            .zip(&defaults)
+            .filter(|(((key, _), given), _)| !given && !meta.contains_key(*key))
+            .map(|(((key, flag), _), default)| (*key, *flag, default.as_str()))
+            .collect();
+        if !missing.is_empty() {
+            let keys: Vec<_> = missing.iter().map(|m| m.0).collect();
+            let flags: Vec<_> = missing.iter().map(|m| m.1).collect();
+            let used: Vec<_> = missing.iter().map(|m| m.2).collect();
+            eprintln!(
+                "warning: {}: no {} in its metadata; using {}'s defaults: {} (set with {})",
+                path.display(),
+                keys.join(", "),
+                a.net,
+                used.join(", "),
+                flags.join(", ")
+            );
+        }
+    }
+    pre.resize = a.resize.unwrap_or(pre.resize);
+    pre.crop = a.crop.unwrap_or(pre.crop);
+    pre.mean = a.mean.clone().unwrap_or(pre.mean);
+    pre.std = a.std.clone().unwrap_or(pre.std);
+    if pre.crop > pre.resize {
+        return Err(Error::Invalid(format!(
+            "the crop ({}) is larger than the resize ({}): give --resize at least {} or a \
+             smaller --crop",
+            pre.crop, pre.resize, pre.crop
+        )));
+    }
+    Ok((pre, transform))
+}
+
+/// Values as the flags take them: comma-separated.
+fn list(v: &[f32]) -> String {
+    v.iter().map(f32::to_string).collect::<Vec<_>>().join(",")
+}
+
 /// Networks whose classifier's input grows with the input size (no adaptive pooling before
 /// it): with weights, only their native size fits.
 const SIZED_CLASSIFIER: [&str; 2] = ["lenet5", "alexnet-paper"];
 
 pub fn run(a: &RunArgs) -> Result<bool> {
     let tuning = Tuning::from_env_and_flag(a.tune)?;
-    let (pre, transform) = Preprocess::for_weights(&a.net, a.weights.as_deref())?;
+    let (pre, transform) = preprocessing(a)?;
     let (mut input, names) = load_inputs(a, &pre)?;
     if transform {
         transform_input(&mut input)?;
@@ -116,14 +201,8 @@ pub fn run(a: &RunArgs) -> Result<bool> {
         )));
     }
     let source = weights::load_or_builtin(&mut graph, a.weights.as_deref(), a.strict, a.seed)?;
-    if let Source::File { unexpected, .. } = &source {
-        if !unexpected.is_empty() {
-            eprintln!(
-                "warning: {} unexpected key(s) ignored: {} (use --strict to refuse)",
-                unexpected.len(),
-                weights::key_list(unexpected)
-            );
-        }
+    if let Some(w) = source.unexpected_warning() {
+        eprintln!("warning: {w} (use --strict to refuse)");
     }
     let weights_name = source.to_string();
     let gpu = Gpu::new(&GpuOptions::from_env())?;

@@ -1,0 +1,157 @@
+//! The README's command-line synopsis (the first `text` block after "## Command line") kept
+//! true: every subcommand `deeper --help` lists has a line there, and the flags written for
+//! each (and for the main job) are exactly the flags its `--help` prints. A flag added to the
+//! CLI and not to the README, or one the README promises and the CLI lacks, fails here.
+//! (The README's Rust and C examples are compiled by the doc-tests and `c_programs.rs`.)
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// `deeper <args> --help`'s standard output.
+fn help(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_deeper"))
+        .args(args)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "deeper {args:?} --help failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The lines of `help`'s section `title` ("Commands:", "Options:"), up to the blank line.
+fn section<'a>(help: &'a str, title: &str) -> Vec<&'a str> {
+    help.lines()
+        .skip_while(|l| *l != title)
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect()
+}
+
+/// The long flags a `--help` declares (the first `--name` of each option line), without
+/// `--help` and `--version`, which every command has.
+fn declared(help: &str) -> BTreeSet<String> {
+    section(help, "Options:")
+        .iter()
+        .filter(|l| l.trim_start().starts_with('-'))
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("--")))
+        .map(|w| w.trim_end_matches(',').to_string())
+        .filter(|f| f != "--help" && f != "--version")
+        .collect()
+}
+
+/// Every `--name` written in `text`.
+fn written(text: &str) -> BTreeSet<String> {
+    let mut flags = BTreeSet::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("--") {
+        let name: String = rest[i + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        if !name.is_empty() {
+            flags.insert(format!("--{name}"));
+        }
+        rest = &rest[i + 2 + name.len()..];
+    }
+    flags
+}
+
+/// The README's synopsis block.
+fn synopsis() -> String {
+    let readme = include_str!("../README.md");
+    let after = readme
+        .split_once("\n## Command line\n")
+        .expect("README has a '## Command line' section")
+        .1;
+    let block = after
+        .split_once("```text\n")
+        .expect("a text block in '## Command line'")
+        .1;
+    block
+        .split_once("```")
+        .expect("the block ends")
+        .0
+        .to_string()
+}
+
+/// The synopsis entries of `command` (`None`: the main job, `deeper` alone): each line that
+/// starts with `deeper <command>`, with the indented lines that continue it.
+fn entries(synopsis: &str, command: Option<&str>, commands: &[String]) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in synopsis.lines() {
+        if let Some(rest) = line.strip_prefix("deeper") {
+            let word = rest.split_whitespace().next().unwrap_or("");
+            inside = match command {
+                Some(c) => word == c,
+                None => !commands.iter().any(|c| c == word),
+            };
+        } else if !line.starts_with(' ') {
+            inside = false;
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn readme_synopsis_has_every_flag_of_every_command() {
+    let main = help(&[]);
+    let commands: Vec<String> = section(&main, "Commands:")
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(String::from)
+        .collect();
+    assert!(commands.len() >= 5, "commands: {commands:?}");
+    let synopsis = synopsis();
+    let mut problems = Vec::new();
+    let main_entry = entries(&synopsis, None, &commands);
+    assert!(
+        !main_entry.is_empty(),
+        "no line for the main job:\n{synopsis}"
+    );
+    let mut checked = vec![(String::from("deeper"), main_entry, declared(&main))];
+    for c in &commands {
+        let entry = entries(&synopsis, Some(c), &commands);
+        if entry.is_empty() {
+            problems.push(format!("no synopsis line for `deeper {c}`"));
+        }
+        checked.push((format!("deeper {c}"), entry, declared(&help(&[c]))));
+    }
+    for (what, entry, flags) in &checked {
+        let shown = written(entry);
+        for f in flags.difference(&shown) {
+            problems.push(format!(
+                "{what}: {f} is in --help, not in the README's synopsis"
+            ));
+        }
+        for f in shown.difference(flags) {
+            problems.push(format!(
+                "{what}: {f} is in the README's synopsis, not in --help"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The checks above can fail: a flag removed from a synopsis line is missed, a flag invented
+/// is refused.
+#[test]
+fn the_synopsis_check_sees_missing_and_invented_flags() {
+    let commands = vec!["run".to_string(), "info".to_string()];
+    let text =
+        "deeper [--autotune]\ndeeper run <net> [--top K]\n       [--json]\ndeeper info <net>\n";
+    assert_eq!(entries(text, None, &commands), "deeper [--autotune]\n");
+    let run = entries(text, Some("run"), &commands);
+    assert_eq!(
+        written(&run),
+        BTreeSet::from(["--top".to_string(), "--json".to_string()])
+    );
+    let help = "Options:\n      --top <TOP>  How many (with --json)\n  -h, --help  Print help\n\n";
+    assert_eq!(declared(help), BTreeSet::from(["--top".to_string()]));
+    assert!(written(&entries(text, Some("info"), &commands)).is_empty());
+}
