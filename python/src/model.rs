@@ -102,7 +102,8 @@ fn gpu_options(device: Option<&Bound<'_, PyAny>>) -> PyResult<GpuOptions> {
     Ok(opts)
 }
 
-/// Builds, loads, fuses, tunes and compiles: what `deeper run` does before its forward pass.
+/// Builds, loads, fuses, tunes and compiles: what `deeper run` does before its forward pass;
+/// with the warning about weight-file keys the network does not have, if any.
 fn compile(
     net: &str,
     w: &Weights,
@@ -110,7 +111,7 @@ fn compile(
     opts: &GpuOptions,
     size: Option<usize>,
     seed: u64,
-) -> deeper::Result<(Model, Vec<String>)> {
+) -> deeper::Result<(Model, Option<String>)> {
     models::check_name(net)?;
     let file = match w {
         Weights::File(p) => Some(p.as_path()),
@@ -129,13 +130,11 @@ fn compile(
         ..Default::default()
     };
     let mut graph = models::build(net, &opts_build)?;
-    let (source, unexpected) = match w {
-        Weights::Random => (weights::Source::Random(seed).to_string(), Vec::new()),
-        _ => match weights::load_or_builtin(&mut graph, file, false, seed)? {
-            weights::Source::File { path, unexpected } => (path, unexpected),
-            other => (other.to_string(), Vec::new()),
-        },
+    let source = match w {
+        Weights::Random => weights::Source::Random(seed),
+        _ => weights::load_or_builtin(&mut graph, file, false, seed)?,
     };
+    let warning = source.unexpected_warning();
     let layers = infer::summary(&graph)?;
     let info = serde_json::json!({
         "network": net,
@@ -153,10 +152,10 @@ fn compile(
         preprocess,
         transform,
         net: net.to_string(),
-        source,
+        source: source.to_string(),
         info,
     };
-    Ok((m, unexpected))
+    Ok((m, warning))
 }
 
 /// One image for `classify`: a path, or the bytes of an encoded file.
@@ -190,16 +189,11 @@ impl Model {
             Some(p) => Weights::File(p),
         };
         let opts = gpu_options(device)?;
-        let (m, unexpected) = py
+        let (m, warning) = py
             .detach(|| compile(net, &w, batch, &opts, size, seed))
             .map_err(to_py)?;
-        if !unexpected.is_empty() {
-            let msg = format!(
-                "{}: {} unexpected key(s) ignored: {}",
-                m.source,
-                unexpected.len(),
-                weights::key_list(&unexpected)
-            );
+        if let Some(w) = warning {
+            let msg = format!("{}: {w}", m.source);
             let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
             PyErr::warn(py, &category, &std::ffi::CString::new(msg)?, 1)?;
         }

@@ -122,3 +122,17 @@ def test_the_model_still_works_after_errors(lenet, digits):
         with pytest.raises(ValueError):
             lenet(bad)
     assert lenet.classify(digits[7:8], top=1)[0][0][0] == "7"
+
+
+def test_unexpected_weight_keys_warn_as_the_cli_does(tmp_path):
+    import numpy as np
+    import safetensors_io
+    from conftest import ROOT
+
+    tensors = safetensors_io.load(f"{ROOT}/data/lenet5_mnist.safetensors")
+    tensors["extra.weight"] = np.ones((2, 2), np.float32)
+    path = tmp_path / "extra.safetensors"
+    safetensors_io.save(tensors, str(path))
+    with pytest.warns(UserWarning, match="1 unexpected key.s. ignored: extra.weight"):
+        m = deeper.Model("lenet5", weights=path)
+    assert m.weights == str(path)
