@@ -172,9 +172,15 @@ impl Preprocess {
     /// Decodes `path` (format from its content) and preprocesses it into a
     /// `[1, C, crop + 2·pad, crop + 2·pad]` tensor; errors name the file.
     pub fn load(&self, path: &Path) -> Result<Tensor> {
-        let named = |m: String| Error::Invalid(format!("{}: {m}", path.display()));
         let bytes = crate::files::read_whole(path)?;
-        let reader = image::ImageReader::new(std::io::Cursor::new(&bytes))
+        self.decode(&bytes, &path.display().to_string())
+    }
+
+    /// Decodes an encoded image held in memory (`bytes` of a JPEG or PNG file, e.g. read from
+    /// object storage) as [`Preprocess::load`] decodes a file; errors and warnings name `name`.
+    pub fn decode(&self, bytes: &[u8], name: &str) -> Result<Tensor> {
+        let named = |m: String| Error::Invalid(format!("{name}: {m}"));
+        let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()
             .map_err(|e| named(format!("cannot read image ({e})")))?;
         let Some(format) = reader.format() else {
@@ -188,10 +194,9 @@ impl Preprocess {
         let (w, h) = image::ImageDecoder::dimensions(&decoder);
         let (w, h) = (w as usize, h as usize);
         self.check_image(w, h).map_err(named)?;
-        if format == image::ImageFormat::Jpeg && !has_jpeg_end(&bytes) {
+        if format == image::ImageFormat::Jpeg && !has_jpeg_end(bytes) {
             eprintln!(
-                "warning: {}: JPEG data is truncated (no end marker); the missing part is filled in",
-                path.display()
+                "warning: {name}: JPEG data is truncated (no end marker); the missing part is filled in"
             );
         }
         let img = image::DynamicImage::from_decoder(decoder)

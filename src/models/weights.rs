@@ -153,6 +153,9 @@ pub fn load_bytes(
         }
         values.insert(key.to_string(), data);
     }
+    // Sorted before any message names them: the file's keys come in hash order.
+    report.ignored.sort();
+    report.unexpected.sort();
     if strict && !report.unexpected.is_empty() {
         return Err(Error::Invalid(format!(
             "{origin}: {} unexpected key(s) (strict): {}",
@@ -174,8 +177,6 @@ pub fn load_bytes(
             report.loaded += 1;
         }
     }
-    report.ignored.sort();
-    report.unexpected.sort();
     Ok(report)
 }
 

@@ -1,7 +1,7 @@
 //! A network compiled for the GPU at a fixed batch size. The model holds what every run
 //! shares, read-only: the weights (uploaded once), the pipelines, the plan. What a run writes
 //! (activation slots, scratch, bind groups over them, readback staging) is an execution
-//! context ([`super::execution`]), leased from a pool inside the model, so [`Model::run`] may
+//! context ([`super::Context`]), leased from a pool inside the model, so [`Model::run`] may
 //! be called from many threads at once on one model: each call gets its own context, and its
 //! result is bit-identical to a serial run. A run records the whole forward pass and the
 //! copies of its outputs into one submission and waits once, at most [`Gpu::timeout`].

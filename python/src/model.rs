@@ -1,0 +1,385 @@
+//! `deeper.Model`: a network built, given its weights, fused, tuned and compiled for one GPU
+//! at a fixed batch, the steps `deeper run` and the C ABI take. Calling it on a float32 NumPy
+//! array gathers the array into the upload tensor (the one host copy: any layout, any N up to
+//! the batch, the rest zero) and hands the readback's vector to NumPy without copying it.
+
+use crate::{json_to_py, to_py};
+use deeper::bench::tuning::{tune_graph, Tuning};
+use deeper::graph::{fuse::fuse, infer};
+use deeper::labels::top_k;
+use deeper::models::{self, weights, ModelOptions};
+use deeper::preprocess::{transform_input, Preprocess};
+use deeper::runtime::{list_adapters, Gpu, GpuOptions, Model as Compiled};
+use deeper::{Error, Shape, Tensor};
+use numpy::ndarray::Array2;
+use numpy::{IntoPyArray, PyArray2, PyReadonlyArray4, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::path::PathBuf;
+
+/// A network compiled for one GPU at a fixed batch size. ``m(x)`` takes a float32 array
+/// ``[N, C, H, W]`` (preprocessed; any memory layout; 1 <= N <= batch) and returns its logits,
+/// float32 ``[N, classes]``; ``m.classify(paths)`` decodes and preprocesses images first.
+///
+/// net:     a network name (``deeper.NETWORKS``: "lenet5", "resnet50", "googlenet", …).
+/// weights: a safetensors file with torchvision's key names (``scripts/export_torchvision.py``
+///          writes one, with the preprocessing in its metadata); omitted: LeNet-5's built-in
+///          MNIST weights (other networks have none and need a file); ``"random"``: seeded
+///          random weights (``seed``), whose predictions mean nothing.
+/// batch:   the most images one call takes (calls with fewer are padded).
+/// device:  ``None`` (the best adapter), an index into ``deeper.devices()``, or a substring of
+///          an adapter's name.
+/// size:    the input's height and width (default: what the preprocessing produces, 224 for
+///          ImageNet networks, 32 for lenet5, or the weight file's ``crop_size``).
+///
+/// Raises ValueError for unknown names and weight files that do not fit the network,
+/// FileNotFoundError/OSError for unreadable files, RuntimeError for device problems.
+#[pyclass(module = "deeper", frozen)]
+pub struct Model {
+    model: Compiled,
+    preprocess: Preprocess,
+    transform: bool,
+    net: String,
+    source: String,
+    /// `deeper info --json`'s document for this network at this size.
+    info: serde_json::Value,
+}
+
+/// What `weights=` asked for.
+enum Weights {
+    Default,
+    Random,
+    File(PathBuf),
+}
+
+impl Model {
+    fn input(&self) -> Shape {
+        self.model.shapes()[0]
+    }
+
+    fn outputs(&self) -> usize {
+        self.model.shapes()[self.model.graph.outputs[0].0].per_sample()
+    }
+
+    /// Runs `data` (n samples, already laid out as the model's input, padded to the batch):
+    /// GoogLeNet's transform_input when the weight file asks for it, one forward pass, the
+    /// logits of the first `n` samples.
+    fn forward(&self, data: Vec<f32>, n: usize) -> deeper::Result<Vec<f32>> {
+        let mut x = Tensor::new(self.input(), data)?;
+        if self.transform {
+            transform_input(&mut x)?;
+        }
+        let mut y = self.model.run(&x)?.swap_remove(0).data;
+        y.truncate(n * self.outputs());
+        Ok(y)
+    }
+}
+
+/// The GPU options `device=` selects (`DEEPER_BACKEND` and friends apply as for the CLI).
+fn gpu_options(device: Option<&Bound<'_, PyAny>>) -> PyResult<GpuOptions> {
+    let mut opts = GpuOptions::from_env();
+    let Some(d) = device.filter(|d| !d.is_none()) else {
+        return Ok(opts);
+    };
+    if let Ok(name) = d.extract::<String>() {
+        opts.adapter = Some(name);
+    } else if let Ok(i) = d.extract::<usize>() {
+        let list = list_adapters(&opts).map_err(to_py)?;
+        let a = list.get(i).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "device {i} does not exist ({} adapter(s); see deeper.devices())",
+                list.len()
+            ))
+        })?;
+        opts.adapter = Some(a.name.clone());
+        opts.backend = Some(a.backend.to_lowercase());
+    } else {
+        return Err(PyTypeError::new_err(
+            "device must be None, an index into deeper.devices() or an adapter name",
+        ));
+    }
+    Ok(opts)
+}
+
+/// Builds, loads, fuses, tunes and compiles: what `deeper run` does before its forward pass;
+/// with the warning about weight-file keys the network does not have, if any.
+fn compile(
+    net: &str,
+    w: &Weights,
+    batch: usize,
+    opts: &GpuOptions,
+    size: Option<usize>,
+    seed: u64,
+) -> deeper::Result<(Model, Option<String>)> {
+    models::check_name(net)?;
+    let file = match w {
+        Weights::File(p) => Some(p.as_path()),
+        _ => None,
+    };
+    if matches!(w, Weights::Default) && models::builtin_weights(net).is_none() {
+        return Err(Error::Invalid(format!(
+            "{net} has no built-in weights: pass weights=\"FILE.safetensors\" \
+             (scripts/export_torchvision.py writes one) or weights=\"random\""
+        )));
+    }
+    let (preprocess, transform) = Preprocess::for_weights(net, file)?;
+    let opts_build = ModelOptions {
+        size: Some(size.unwrap_or(preprocess.size())),
+        seed,
+        ..Default::default()
+    };
+    let mut graph = models::build(net, &opts_build)?;
+    let source = match w {
+        Weights::Random => weights::Source::Random(seed),
+        _ => weights::load_or_builtin(&mut graph, file, false, seed)?,
+    };
+    let warning = source.unexpected_warning();
+    let layers = infer::summary(&graph)?;
+    let info = serde_json::json!({
+        "network": net,
+        "input": graph.input.dims(),
+        "params": layers.iter().map(|l| l.params).sum::<u64>(),
+        "macs": layers.iter().map(|l| l.macs).sum::<u64>(),
+        "layers": layers.iter().map(|l| serde_json::json!({"name": l.name, "kind": l.kind,
+            "output": l.output.dims(), "params": l.params, "macs": l.macs})).collect::<Vec<_>>(),
+    });
+    let gpu = Gpu::new(opts)?;
+    let tuned = tune_graph(&gpu, fuse(&graph).graph, batch, Tuning::from_env()?)?;
+    let model = Compiled::compile(&gpu, &tuned, batch, true)?;
+    let m = Model {
+        model,
+        preprocess,
+        transform,
+        net: net.to_string(),
+        source: source.to_string(),
+        info,
+    };
+    Ok((m, warning))
+}
+
+/// One image for `classify`: a path, or the bytes of an encoded file.
+enum Image {
+    Path(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+#[pymethods]
+impl Model {
+    #[new]
+    #[pyo3(signature = (net, weights=None, batch=1, device=None, size=None, seed=0))]
+    fn new(
+        py: Python<'_>,
+        net: &str,
+        weights: Option<PathBuf>,
+        batch: usize,
+        device: Option<&Bound<'_, PyAny>>,
+        size: Option<usize>,
+        seed: u64,
+    ) -> PyResult<Self> {
+        if batch == 0 {
+            return Err(PyValueError::new_err("batch must be at least 1"));
+        }
+        if size == Some(0) {
+            return Err(PyValueError::new_err("size must be at least 1"));
+        }
+        let w = match weights {
+            None => Weights::Default,
+            Some(p) if p.as_os_str() == "random" => Weights::Random,
+            Some(p) => Weights::File(p),
+        };
+        let opts = gpu_options(device)?;
+        let (m, warning) = py
+            .detach(|| compile(net, &w, batch, &opts, size, seed))
+            .map_err(to_py)?;
+        if let Some(w) = warning {
+            let msg = format!("{}: {w}", m.source);
+            let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
+            PyErr::warn(py, &category, &std::ffi::CString::new(msg)?, 1)?;
+        }
+        Ok(m)
+    }
+
+    /// The logits (before softmax) of a float32 array ``x`` of shape ``[N, C, H, W]``
+    /// (preprocessed; any memory layout; 1 ≤ N ≤ batch) as a float32 array ``[N, classes]``.
+    /// Raises ValueError for another dtype, rank or sample shape.
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let arr: PyReadonlyArray4<f32> = x.extract().map_err(|_| describe(x, self.input()))?;
+        let dims = arr.shape().to_vec();
+        let input = self.input();
+        if dims[1..] != input.dims()[1..] || dims[0] == 0 || dims[0] > input.n {
+            return Err(PyValueError::new_err(format!(
+                "input of shape {dims:?} does not fit the {} model: it takes [N, {}, {}, {}] \
+                 with 1 <= N <= {} (the batch it was compiled for)",
+                self.net, input.c, input.h, input.w, input.n
+            )));
+        }
+        let n = dims[0];
+        let mut data = vec![0f32; input.numel()];
+        // `as_slice` is also Ok for a Fortran-ordered array (memory order): C order only.
+        match arr.as_slice().ok().filter(|_| arr.is_c_contiguous()) {
+            Some(s) => data[..s.len()].copy_from_slice(s),
+            None => data
+                .iter_mut()
+                .zip(arr.as_array().iter())
+                .for_each(|(d, v)| *d = *v),
+        }
+        drop(arr);
+        let y = py.detach(|| self.forward(data, n)).map_err(to_py)?;
+        let y = Array2::from_shape_vec((n, self.outputs()), y)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(y.into_pyarray(py))
+    }
+
+    /// Decodes each image (a path, or the ``bytes`` of a JPEG/PNG file), preprocesses it as
+    /// ``deeper run`` does (torchvision's resize, centre crop and normalisation, bit for bit;
+    /// MNIST-style for lenet5), runs them ``batch`` at a time and returns, per image, its
+    /// ``top`` predictions best first as ``(label, class, probability)``.
+    #[pyo3(signature = (images, top=5))]
+    fn classify(
+        &self,
+        py: Python<'_>,
+        images: &Bound<'_, PyAny>,
+        top: usize,
+    ) -> PyResult<Vec<Vec<(String, usize, f64)>>> {
+        if top == 0 {
+            return Err(PyValueError::new_err("top must be at least 1"));
+        }
+        if images.is_instance_of::<pyo3::types::PyString>() || images.is_instance_of::<PyBytes>() {
+            return Err(PyTypeError::new_err(
+                "classify takes a list of images (paths or bytes), not one",
+            ));
+        }
+        let mut list = Vec::new();
+        for item in images.try_iter()? {
+            let item = item?;
+            list.push(match item.cast::<PyBytes>() {
+                Ok(b) => Image::Bytes(b.as_bytes().to_vec()),
+                Err(_) => Image::Path(item.extract::<PathBuf>()?),
+            });
+        }
+        py.detach(|| self.classify_all(&list, top)).map_err(to_py)
+    }
+
+    /// The layer table, as ``deeper info NET --json`` prints it for this model's input size:
+    /// ``network``, ``input``, ``params``, ``macs`` and ``layers`` (``name``, ``kind``,
+    /// ``output``, ``params``, ``macs`` per layer, before fusion).
+    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.info)
+    }
+
+    /// The network's name.
+    #[getter]
+    fn network(&self) -> &str {
+        &self.net
+    }
+
+    /// The compiled batch: the most samples one call takes.
+    #[getter]
+    fn batch(&self) -> usize {
+        self.input().n
+    }
+
+    /// ``(batch, C, H, W)``: the input the model was compiled for.
+    #[getter]
+    fn input_shape(&self) -> (usize, usize, usize, usize) {
+        let s = self.input();
+        (s.n, s.c, s.h, s.w)
+    }
+
+    /// Outputs per sample (1000 for ImageNet networks, 10 for lenet5).
+    #[getter]
+    fn classes(&self) -> usize {
+        self.outputs()
+    }
+
+    /// Where the weights came from: the file, ``"built-in (lenet5)"`` or ``"random(SEED)"``.
+    #[getter]
+    fn weights(&self) -> &str {
+        &self.source
+    }
+
+    /// The adapter in one line (name, backend, driver).
+    #[getter]
+    fn device(&self) -> String {
+        self.model.gpu().description()
+    }
+
+    fn __repr__(&self) -> String {
+        let s = self.input();
+        format!(
+            "deeper.Model('{}', weights='{}', batch={}, size={}) on {}",
+            self.net,
+            self.source,
+            s.n,
+            s.h,
+            self.model.gpu().name()
+        )
+    }
+}
+
+impl Model {
+    fn classify_all(
+        &self,
+        images: &[Image],
+        top: usize,
+    ) -> deeper::Result<Vec<Vec<(String, usize, f64)>>> {
+        let input = self.input();
+        let per = input.per_sample();
+        let mut out = Vec::with_capacity(images.len());
+        for chunk in images.chunks(input.n) {
+            let mut data = vec![0f32; input.numel()];
+            for (i, img) in chunk.iter().enumerate() {
+                let (t, name) = match img {
+                    Image::Path(p) => (self.preprocess.load(p)?, p.display().to_string()),
+                    Image::Bytes(b) => {
+                        let name = format!("image {} (bytes)", out.len() + i);
+                        (self.preprocess.decode(b, &name)?, name)
+                    }
+                };
+                if t.shape != input.with_n(1) {
+                    return Err(Error::Invalid(format!(
+                        "{name} preprocesses to {}, the {} model takes {} per image \
+                         (build it without size=)",
+                        t.shape,
+                        self.net,
+                        input.with_n(1)
+                    )));
+                }
+                data[i * per..(i + 1) * per].copy_from_slice(&t.data);
+            }
+            let logits = self.forward(data, chunk.len())?;
+            let t = Tensor::new(Shape::new(chunk.len(), self.outputs(), 1, 1), logits)?;
+            out.extend(top_k(&t, top).into_iter().map(|p| {
+                p.into_iter()
+                    .map(|q| (q.label, q.class, q.prob))
+                    .collect::<Vec<_>>()
+            }));
+        }
+        Ok(out)
+    }
+}
+
+/// The ValueError for an argument that is not a 4-D float32 array: what it is instead.
+fn describe(x: &Bound<'_, PyAny>, input: Shape) -> PyErr {
+    let attr = |a: &str| {
+        x.getattr(a)
+            .and_then(|v| v.str().map(|s| s.to_string()))
+            .ok()
+    };
+    let what = match (attr("dtype"), attr("ndim")) {
+        (Some(dtype), Some(ndim)) => format!("a {ndim}-D array of {dtype}"),
+        _ => format!(
+            "a {}",
+            x.get_type().name().map_or("?".into(), |n| n.to_string())
+        ),
+    };
+    PyValueError::new_err(format!(
+        "expected a 4-D float32 numpy array [N, {}, {}, {}], got {what}",
+        input.c, input.h, input.w
+    ))
+}
