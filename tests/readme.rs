@@ -74,18 +74,20 @@ fn synopsis() -> String {
         .to_string()
 }
 
-/// The synopsis entries of `command` (`None`: the main job, `deeper` alone): each line that
-/// starts with `deeper <command>`, with the indented lines that continue it.
-fn entries(synopsis: &str, command: Option<&str>, commands: &[String]) -> String {
+/// The synopsis entries of the command `path` (`[]`: the main job, `deeper` alone; `["bench",
+/// "conv"]`: a nested subcommand): each line that starts with `deeper <path…>` and whose next
+/// word is none of `subs` (the path's own subcommands), with the indented lines that continue it.
+fn entries(synopsis: &str, path: &[&str], subs: &[String]) -> String {
     let mut out = String::new();
     let mut inside = false;
     for line in synopsis.lines() {
         if let Some(rest) = line.strip_prefix("deeper") {
-            let word = rest.split_whitespace().next().unwrap_or("");
-            inside = match command {
-                Some(c) => word == c,
-                None => !commands.iter().any(|c| c == word),
-            };
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            inside = words.len() >= path.len()
+                && words[..path.len()] == *path
+                && !words
+                    .get(path.len())
+                    .is_some_and(|w| subs.iter().any(|s| s == w));
         } else if !line.starts_with(' ') {
             inside = false;
         }
@@ -97,31 +99,51 @@ fn entries(synopsis: &str, command: Option<&str>, commands: &[String]) -> String
     out
 }
 
-#[test]
-fn readme_synopsis_has_every_flag_of_every_command() {
-    let main = help(&[]);
-    let commands: Vec<String> = section(&main, "Commands:")
+/// The subcommands a `--help` lists (without `help`).
+fn subcommands(help: &str) -> Vec<String> {
+    section(help, "Commands:")
         .iter()
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help")
         .map(String::from)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn readme_synopsis_has_every_flag_of_every_command() {
+    let main = help(&[]);
+    let commands = subcommands(&main);
     assert!(commands.len() >= 5, "commands: {commands:?}");
     let synopsis = synopsis();
     let mut problems = Vec::new();
-    let main_entry = entries(&synopsis, None, &commands);
+    let main_entry = entries(&synopsis, &[], &commands);
     assert!(
         !main_entry.is_empty(),
         "no line for the main job:\n{synopsis}"
     );
     let mut checked = vec![(String::from("deeper"), main_entry, declared(&main))];
+    let mut nested = 0;
     for c in &commands {
-        let entry = entries(&synopsis, Some(c), &commands);
-        if entry.is_empty() {
-            problems.push(format!("no synopsis line for `deeper {c}`"));
+        let c_help = help(&[c]);
+        let subs = subcommands(&c_help);
+        let mut paths = vec![(vec![c.as_str()], subs.clone(), c_help)];
+        for s in &subs {
+            paths.push((vec![c.as_str(), s.as_str()], Vec::new(), help(&[c, s])));
+            nested += 1;
         }
-        checked.push((format!("deeper {c}"), entry, declared(&help(&[c]))));
+        for (path, subs, h) in paths {
+            let what = format!("deeper {}", path.join(" "));
+            let entry = entries(&synopsis, &path, &subs);
+            if entry.is_empty() {
+                problems.push(format!("no synopsis line for `{what}`"));
+            }
+            checked.push((what, entry, declared(&h)));
+        }
     }
+    assert!(
+        nested >= 3,
+        "bench conv|pool|linear: {nested} nested subcommands"
+    );
     for (what, entry, flags) in &checked {
         let shown = written(entry);
         for f in flags.difference(&shown) {
@@ -142,16 +164,21 @@ fn readme_synopsis_has_every_flag_of_every_command() {
 /// is refused.
 #[test]
 fn the_synopsis_check_sees_missing_and_invented_flags() {
-    let commands = vec!["run".to_string(), "info".to_string()];
-    let text =
-        "deeper [--autotune]\ndeeper run <net> [--top K]\n       [--json]\ndeeper info <net>\n";
-    assert_eq!(entries(text, None, &commands), "deeper [--autotune]\n");
-    let run = entries(text, Some("run"), &commands);
+    let commands = vec!["run".to_string(), "info".to_string(), "bench".to_string()];
+    let text = "deeper [--autotune]\ndeeper run <net> [--top K]\n       [--json]\n\
+                deeper info <net>\ndeeper bench <net> [--runs R]\ndeeper bench conv --in C\n";
+    assert_eq!(entries(text, &[], &commands), "deeper [--autotune]\n");
+    let run = entries(text, &["run"], &[]);
     assert_eq!(
         written(&run),
         BTreeSet::from(["--top".to_string(), "--json".to_string()])
     );
     let help = "Options:\n      --top <TOP>  How many (with --json)\n  -h, --help  Print help\n\n";
     assert_eq!(declared(help), BTreeSet::from(["--top".to_string()]));
-    assert!(written(&entries(text, Some("info"), &commands)).is_empty());
+    assert!(written(&entries(text, &["info"], &[])).is_empty());
+    let bench_subs = vec!["conv".to_string()];
+    let bench = written(&entries(text, &["bench"], &bench_subs));
+    assert_eq!(bench, BTreeSet::from(["--runs".to_string()]));
+    let conv = written(&entries(text, &["bench", "conv"], &[]));
+    assert_eq!(conv, BTreeSet::from(["--in".to_string()]));
 }

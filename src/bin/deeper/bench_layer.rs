@@ -26,16 +26,23 @@ pub enum LayerCmd {
         /// Input height and width.
         #[arg(long, value_parser = side)]
         size: usize,
+        /// Kernel height and width.
         #[arg(long, default_value_t = 3, value_parser = at_least_one)]
         kernel: usize,
+        /// Stride on both axes.
         #[arg(long, default_value_t = 1, value_parser = at_least_one)]
         stride: usize,
+        /// Zero padding on every side.
         #[arg(long, default_value_t = 0)]
         pad: usize,
+        /// Dilation on both axes.
         #[arg(long, default_value_t = 1, value_parser = at_least_one)]
         dilation: usize,
+        /// Groups (input and output channels must divide by it).
         #[arg(long, default_value_t = 1, value_parser = at_least_one)]
         groups: usize,
+        #[command(flatten)]
+        variant: Variant,
         #[command(flatten)]
         common: Common,
     },
@@ -48,11 +55,13 @@ pub enum LayerCmd {
         /// Input height and width.
         #[arg(long, value_parser = side)]
         size: usize,
+        /// Window height and width.
         #[arg(long, default_value_t = 2, value_parser = at_least_one)]
         kernel: usize,
-        /// Default: the kernel size (as in PyTorch).
+        /// Stride on both axes; default: the kernel size (as in PyTorch).
         #[arg(long, value_parser = at_least_one)]
         stride: Option<usize>,
+        /// Padding on every side.
         #[arg(long, default_value_t = 0)]
         pad: usize,
         /// Average instead of max pooling.
@@ -73,19 +82,28 @@ pub enum LayerCmd {
         #[arg(long, value_parser = at_least_one)]
         out: usize,
         #[command(flatten)]
+        variant: Variant,
+        #[command(flatten)]
         common: Common,
     },
+}
+
+/// `--kernel-variant` of the layer kinds with several kernels (conv, linear).
+#[derive(Args)]
+pub struct Variant {
+    /// Time only this kernel variant (conv: direct, tiled, mm, subgroup, winograd,
+    /// winogradtiled; linear: subgroup, gemv, vec4, scalar); default: every variant that can
+    /// run the layer here.
+    #[arg(long)]
+    kernel_variant: Option<String>,
 }
 
 /// Flags every layer kind takes.
 #[derive(Args)]
 pub struct Common {
+    /// Batch size.
     #[arg(long, default_value_t = 1, value_parser = batch)]
     batch: usize,
-    /// Time only this kernel variant (conv: direct, tiled, mm, subgroup, winograd; linear:
-    /// subgroup, gemv, vec4, scalar); default: every variant that can run the layer here.
-    #[arg(long)]
-    kernel_variant: Option<String>,
     /// Timed runs per variant; medians are reported.
     #[arg(long, default_value_t = 5, value_parser = runs)]
     runs: usize,
@@ -102,7 +120,7 @@ pub struct Common {
 
 /// Runs `deeper bench conv|pool|linear`; `Ok(false)` when a checked variant fails.
 pub fn run(cmd: &LayerCmd) -> Result<bool> {
-    let (spec, c) = match cmd {
+    let (spec, variant, c) = match cmd {
         LayerCmd::Conv {
             cin,
             out,
@@ -112,11 +130,12 @@ pub fn run(cmd: &LayerCmd) -> Result<bool> {
             pad,
             dilation,
             groups,
+            variant,
             common,
         } => {
             let window = (*kernel, *stride, *pad);
             let s = LayerSpec::conv(*cin, *out, *size, window, *dilation, *groups, common.batch);
-            (s, common)
+            (s, variant.kernel_variant.as_deref(), common)
         }
         LayerCmd::Pool {
             channels,
@@ -136,13 +155,22 @@ pub fn run(cmd: &LayerCmd) -> Result<bool> {
             if *ceil {
                 p = p.ceil();
             }
-            (LayerSpec::pool(*channels, *size, p, common.batch), common)
+            (
+                LayerSpec::pool(*channels, *size, p, common.batch),
+                None,
+                common,
+            )
         }
         LayerCmd::Linear {
             inputs,
             out,
+            variant,
             common,
-        } => (LayerSpec::linear(*inputs, *out, common.batch), common),
+        } => (
+            LayerSpec::linear(*inputs, *out, common.batch),
+            variant.kernel_variant.as_deref(),
+            common,
+        ),
     };
     let env_timing = Timing::try_from_env()?;
     let gpu = Gpu::new(&GpuOptions::from_env())?;
@@ -156,7 +184,6 @@ pub fn run(cmd: &LayerCmd) -> Result<bool> {
         autotune: false,
     };
     let peak = peak::cached_or_quick(&gpu, timing)?;
-    let variant = c.kernel_variant.as_deref();
     let r = bench_layer(&gpu, &spec, variant, c.check, &opts, &peak)?;
     let ok = r.variants.iter().all(|v| v.passed != Some(false));
     if c.json {
