@@ -2,8 +2,8 @@
 //! that can run it (or the one `--kernel-variant` names), as a table or one JSON document
 //! holding every variant's time. The measuring is `deeper::bench::layer`.
 
+use crate::parse::{at_least_one, batch, runs, side};
 use crate::table::{thousands, Table};
-use crate::{at_least_one, batch, runs, side};
 use clap::{Args, Subcommand};
 use deeper::bench::layer::{bench_layer, LayerBench, LayerSpec};
 use deeper::bench::{peak, BenchOptions};

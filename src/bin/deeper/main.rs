@@ -4,12 +4,13 @@
 mod bench;
 mod bench_layer;
 mod commands;
+mod parse;
 mod run;
 mod table;
 
 use clap::{Args, Parser, Subcommand};
-use deeper::limits;
 use deeper::models::{self, ModelOptions};
+use parse::{at_least_one, batch, classes, floats, positive_floats, runs, side};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -224,60 +225,6 @@ fn bench_net_help() -> String {
         "Network name, or `all` (not needed with --layers or --peak): {}",
         models::NETWORKS.join(", ")
     )
-}
-
-/// Parses comma-separated finite floats (`--mean`).
-fn floats(s: &str) -> Result<Vec<f32>, String> {
-    s.split(',')
-        .map(|v| match v.trim().parse::<f32>() {
-            Ok(x) if x.is_finite() => Ok(x),
-            _ => Err(format!("'{}' is not a finite number", v.trim())),
-        })
-        .collect()
-}
-
-/// Parses comma-separated floats that must be finite and positive (`--std`).
-fn positive_floats(s: &str) -> Result<Vec<f32>, String> {
-    let v = floats(s)?;
-    match v.iter().find(|x| **x <= 0.0) {
-        Some(x) => Err(format!("{x} is not > 0")),
-        None => Ok(v),
-    }
-}
-
-/// Parses a count that must be positive (`--top`).
-pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
-    bounded(s, usize::MAX)
-}
-
-/// Parses a count in `1..=limit`; the message states the limit.
-fn bounded(s: &str, limit: usize) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) if n > limit => Err(format!("{n} is over the limit of {limit}")),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// `--batch`: 1 to [`limits::MAX_BATCH`].
-pub(crate) fn batch(s: &str) -> Result<usize, String> {
-    bounded(s, limits::MAX_BATCH)
-}
-
-/// `--size`: 1 to [`limits::MAX_SIDE`].
-pub(crate) fn side(s: &str) -> Result<usize, String> {
-    bounded(s, limits::MAX_SIDE)
-}
-
-/// `--classes`: 1 to [`limits::MAX_CHANNELS`].
-fn classes(s: &str) -> Result<usize, String> {
-    bounded(s, limits::MAX_CHANNELS)
-}
-
-/// `--runs`: 1 to [`limits::MAX_RUNS`].
-pub(crate) fn runs(s: &str) -> Result<usize, String> {
-    bounded(s, limits::MAX_RUNS)
 }
 
 /// The network options of `--size`, `--aux`, `--classes` and `--seed`.
