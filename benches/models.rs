@@ -23,7 +23,7 @@ fn size() -> usize {
 }
 
 fn networks(c: &mut Criterion) {
-    let gpu = match Gpu::new(&GpuOptions::from_env()) {
+    let gpu = match GpuOptions::from_env().and_then(|o| Gpu::new(&o)) {
         Ok(g) => g,
         Err(e) => return eprintln!("SKIPPED: no GPU ({e})"),
     };

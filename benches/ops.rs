@@ -14,7 +14,7 @@ use deeper::runtime::{Gpu, GpuOptions, Model};
 use std::time::Duration;
 
 fn ops(c: &mut Criterion) {
-    let gpu = match Gpu::new(&GpuOptions::from_env()) {
+    let gpu = match GpuOptions::from_env().and_then(|o| Gpu::new(&o)) {
         Ok(g) => g,
         Err(e) => return eprintln!("SKIPPED: no GPU ({e})"),
     };

@@ -34,7 +34,7 @@ fn run() -> Result<()> {
             ))
         }
     };
-    let gpu = Gpu::new(&GpuOptions::from_env())?;
+    let gpu = Gpu::new(&GpuOptions::from_env()?)?;
     let (pre, transform) = Preprocess::for_weights(net, file)?;
     let opts = ModelOptions {
         size: Some(pre.size()),

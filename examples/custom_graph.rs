@@ -43,7 +43,7 @@ fn run() -> Result<()> {
     for l in infer::summary(&graph)? {
         println!("{:12} {:8} {:?}", l.name, l.kind, l.output.dims());
     }
-    let gpu = Gpu::new(&GpuOptions::from_env())?;
+    let gpu = Gpu::new(&GpuOptions::from_env()?)?;
     let model = Model::compile(&gpu, &fuse(&graph).graph, batch, true)?;
     let input = Tensor::uniform(graph.input.with_n(batch), -1.0, 1.0, &mut Rng::new(7));
     let got = model.run(&input)?.remove(0);

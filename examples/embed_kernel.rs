@@ -17,7 +17,7 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    let gpu = Gpu::new(&GpuOptions::from_env())?;
+    let gpu = Gpu::new(&GpuOptions::from_env()?)?;
     // Your data: one 2-channel 6×6 image, 4 filters of 2×3×3, a bias per filter.
     let x = Tensor::new(
         Shape::new(1, 2, 6, 6),

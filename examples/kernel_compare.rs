@@ -53,7 +53,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).map_or(1, |a| a.parse().expect("batch"));
     let filter = args.get(2).cloned().unwrap_or_default();
-    let gpu = Gpu::new(&GpuOptions::from_env()).expect("gpu");
+    let gpu = Gpu::new(&GpuOptions::from_env().expect("DEEPER_* variables")).expect("gpu");
     let caps = gpu.caps();
     let pk = peak::cached_or_quick(&gpu, Timing::Timestamps).expect("peak");
     let opts = BenchOptions {

@@ -24,7 +24,7 @@
 //! use deeper::preprocess::{transform_input, Preprocess};
 //! use std::path::Path;
 //!
-//! let gpu = Gpu::new(&GpuOptions::from_env())?;
+//! let gpu = Gpu::new(&GpuOptions::from_env()?)?;
 //! let mut graph = build("resnet50", &ModelOptions::default())?;
 //! let file = Path::new("resnet50.safetensors");
 //! weights::load_file(&mut graph, file, false)?;
@@ -53,7 +53,7 @@
 //!
 //! ```no_run
 //! use deeper::{ops::{Op, Pool2d}, runtime::{Gpu, GpuOptions, run_op}, Shape, Tensor, Rng};
-//! let gpu = Gpu::new(&GpuOptions::from_env())?;
+//! let gpu = Gpu::new(&GpuOptions::from_env()?)?;
 //! let x = Tensor::uniform(Shape::new(1, 3, 8, 8), -1.0, 1.0, &mut Rng::new(7));
 //! let op = Op::Pool2d(Pool2d::max(3, 2, 1));
 //! let y = run_op(&gpu, &op, "pool", &[&x], &[])?;

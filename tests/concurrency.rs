@@ -185,7 +185,7 @@ fn gpu_with_timeout(timeout: Duration) -> Option<Gpu> {
     common::gpu()?;
     let opts = GpuOptions {
         timeout: Some(timeout),
-        ..GpuOptions::from_env()
+        ..GpuOptions::from_env().expect("DEEPER_* variables")
     };
     Some(Gpu::new(&opts).expect("second device"))
 }
@@ -262,7 +262,7 @@ fn a_lost_device_gives_errors_not_hangs() {
     assert!(lost(gpu.wait()));
     drop(model);
 
-    let fresh = Gpu::new(&GpuOptions::from_env()).unwrap();
+    let fresh = Gpu::new(&GpuOptions::from_env().unwrap()).unwrap();
     let again = Model::compile(&fresh, &graph, 1, true).unwrap();
     assert_eq!(bits(&again.run(&x).unwrap()), want);
 }

@@ -55,7 +55,7 @@ pub(crate) fn json_to_py<'py>(
 #[pyfunction]
 fn devices(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
     let list = py
-        .detach(|| list_adapters(&GpuOptions::from_env()))
+        .detach(|| list_adapters(&GpuOptions::from_env()?))
         .map_err(to_py)?;
     let out = PyList::empty(py);
     for a in list {
@@ -120,7 +120,7 @@ fn bench_network_py<'py>(
                 autotune: deeper::bench::tuning::Tuning::from_env()?
                     != deeper::bench::tuning::Tuning::Off,
             };
-            let gpu = Gpu::new(&GpuOptions::from_env())?;
+            let gpu = Gpu::new(&GpuOptions::from_env()?)?;
             let peak = peak::cached_or_quick(&gpu, timing)?;
             let r = bench_network(&gpu, net, batch, size, &opts, &peak)?;
             serde_json::to_value(&r).map_err(|e| deeper::Error::Invalid(e.to_string()))

@@ -78,7 +78,7 @@ impl Model {
 
 /// The GPU options `device=` selects (`DEEPER_BACKEND` and friends apply as for the CLI).
 fn gpu_options(device: Option<&Bound<'_, PyAny>>) -> PyResult<GpuOptions> {
-    let mut opts = GpuOptions::from_env();
+    let mut opts = GpuOptions::from_env().map_err(to_py)?;
     let Some(d) = device.filter(|d| !d.is_none()) else {
         return Ok(opts);
     };

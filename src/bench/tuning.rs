@@ -134,7 +134,7 @@ pub fn tune(gpu: &Gpu, graph: &mut Graph, batch: usize, tuning: Tuning) -> Resul
 /// use deeper::bench::tuning::{tune_graph, Tuning};
 /// use deeper::graph::fuse::fuse;
 /// use deeper::runtime::{Gpu, GpuOptions, Model};
-/// let gpu = Gpu::new(&GpuOptions::from_env())?;
+/// let gpu = Gpu::new(&GpuOptions::from_env()?)?;
 /// let graph = deeper::models::build("resnet18", &Default::default())?;
 /// let tuned = tune_graph(&gpu, fuse(&graph).graph, 1, Tuning::from_env()?)?;
 /// let model = Model::compile(&gpu, &tuned, 1, true)?;

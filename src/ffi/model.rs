@@ -57,7 +57,7 @@ impl DeeperModel {
 pub unsafe extern "C" fn deeper_gpu_open(out: *mut *mut DeeperGpu) -> DeeperStatus {
     guard(|| {
         arg(out, "out")?;
-        let gpu = Gpu::new(&GpuOptions::from_env())?;
+        let gpu = Gpu::new(&GpuOptions::from_env()?)?;
         let description = CString::new(gpu.description()).unwrap_or_default();
         let handle = DeeperGpu { gpu, description };
         *out = Box::into_raw(Box::new(handle));

@@ -330,7 +330,7 @@ mod tests {
     /// runs out of memory fails) is an error naming what it was for, not a panic in mapping.
     #[test]
     fn a_buffer_that_fails_to_allocate_is_an_error() {
-        let gpu = match Gpu::new(&GpuOptions::from_env()) {
+        let gpu = match Gpu::new(&GpuOptions::from_env().expect("DEEPER_* variables")) {
             Ok(g) => g,
             Err(e) if std::env::var("DEEPER_REQUIRE_GPU").as_deref() == Ok("1") => {
                 panic!("DEEPER_REQUIRE_GPU=1 but no GPU: {e}")

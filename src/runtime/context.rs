@@ -38,18 +38,35 @@ pub struct GpuOptions {
 }
 
 impl GpuOptions {
-    /// Options from `DEEPER_BACKEND`, `DEEPER_ADAPTER`, `DEEPER_MAX_BINDING` and
-    /// `DEEPER_TIMEOUT` (seconds, fractions allowed).
-    pub fn from_env() -> Self {
+    /// Options from `DEEPER_BACKEND`, `DEEPER_ADAPTER`, `DEEPER_MAX_BINDING` (bytes, at least
+    /// 4) and `DEEPER_TIMEOUT` (seconds, fractions allowed, above 0). Unset or empty variables
+    /// take the defaults; a value that does not parse is an error naming the variable (it is
+    /// never silently ignored).
+    pub fn from_env() -> Result<Self> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        GpuOptions {
+        let bad = |k: &str, v: &str, want: &str| {
+            Error::Invalid(format!("{k}={v:?} is not valid: {want}"))
+        };
+        let max_binding = match var("DEEPER_MAX_BINDING") {
+            None => None,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(b) if b >= 4 => Some(b),
+                _ => return Err(bad("DEEPER_MAX_BINDING", &v, "a byte count of at least 4")),
+            },
+        };
+        let timeout = match var("DEEPER_TIMEOUT") {
+            None => None,
+            Some(v) => match v.trim().parse::<f64>().map(Duration::try_from_secs_f64) {
+                Ok(Ok(d)) if !d.is_zero() => Some(d),
+                _ => return Err(bad("DEEPER_TIMEOUT", &v, "seconds above 0, e.g. 30 or 2.5")),
+            },
+        };
+        Ok(GpuOptions {
             backend: var("DEEPER_BACKEND"),
             adapter: var("DEEPER_ADAPTER"),
-            max_binding: var("DEEPER_MAX_BINDING").and_then(|v| v.parse().ok()),
-            timeout: var("DEEPER_TIMEOUT")
-                .and_then(|v| v.parse().ok())
-                .and_then(|s: f64| Duration::try_from_secs_f64(s).ok()),
-        }
+            max_binding,
+            timeout,
+        })
     }
 }
 

@@ -24,7 +24,7 @@ pub fn digit(name: &str) -> std::path::PathBuf {
 /// The shared GPU, or `None` (with a message) when there is none and it is not required.
 pub fn gpu() -> Option<&'static Gpu> {
     static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
-    GPU.get_or_init(|| match Gpu::new(&GpuOptions::from_env()) {
+    GPU.get_or_init(|| match GpuOptions::from_env().and_then(|o| Gpu::new(&o)) {
         Ok(g) => Some(g),
         Err(e) if std::env::var("DEEPER_REQUIRE_GPU").as_deref() == Ok("1") => {
             panic!("DEEPER_REQUIRE_GPU=1 but no GPU: {e}")
@@ -42,7 +42,7 @@ pub fn small_binding_gpu(max_binding: u64) -> Option<Gpu> {
     gpu()?;
     let opts = GpuOptions {
         max_binding: Some(max_binding),
-        ..GpuOptions::from_env()
+        ..GpuOptions::from_env().expect("DEEPER_* variables")
     };
     Some(Gpu::new(&opts).expect("second device"))
 }

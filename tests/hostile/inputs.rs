@@ -294,6 +294,29 @@ fn environment_and_help_say_what_they_take() {
         stderr.contains("DEEPER_TIMING") && stderr.contains("bogus"),
         "{stderr}"
     );
+    // The GPU options' variables are refused the same way, never silently ignored.
+    for (var, value) in [
+        ("DEEPER_MAX_BINDING", "bogus"),
+        ("DEEPER_MAX_BINDING", "-5"),
+        ("DEEPER_MAX_BINDING", "99999999999999999999"),
+        ("DEEPER_TIMEOUT", "soon"),
+        ("DEEPER_TIMEOUT", "0"),
+        ("DEEPER_TIMEOUT", "-1"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_deeper"))
+            .args(["run", "lenet5", "--image"])
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/data/digits/4.png"))
+            .env(var, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{var}={value}: {stderr}");
+        let line = stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or("");
+        assert!(line.contains(var) && line.contains(value), "{stderr}");
+    }
     let help = String::from_utf8_lossy(&deeper(&["info", "--help"]).stdout).to_string();
     assert!(
         help.contains("resnet152") && help.contains("googlenet-paper"),

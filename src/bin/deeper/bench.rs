@@ -76,7 +76,7 @@ pub fn bench(a: &BenchArgs) -> Result<bool> {
     // Bench tunes on every adapter unless told not to: it measures the fastest kernels.
     let tuning = Tuning::from_env_and_flag(a.tune)?;
     let env_timing = Timing::try_from_env()?;
-    let gpu = Gpu::new(&GpuOptions::from_env())?;
+    let gpu = Gpu::new(&GpuOptions::from_env()?)?;
     let timing = if a.wall_clock {
         Timing::WallClock
     } else {

@@ -173,7 +173,7 @@ pub fn run(cmd: &LayerCmd) -> Result<bool> {
         ),
     };
     let env_timing = Timing::try_from_env()?;
-    let gpu = Gpu::new(&GpuOptions::from_env())?;
+    let gpu = Gpu::new(&GpuOptions::from_env()?)?;
     let timing = match c.wall_clock {
         true => Timing::WallClock,
         false => env_timing,

@@ -11,12 +11,12 @@ use deeper::Result;
 use std::io::Write;
 
 fn open_gpu() -> Result<Gpu> {
-    Gpu::new(&GpuOptions::from_env())
+    Gpu::new(&GpuOptions::from_env()?)
 }
 
 /// `deeper devices`.
 pub fn devices() -> Result<bool> {
-    let list = list_adapters(&GpuOptions::from_env())?;
+    let list = list_adapters(&GpuOptions::from_env()?)?;
     if list.is_empty() {
         println!("no GPU adapter found (install a Vulkan driver, e.g. mesa-vulkan-drivers)");
         return Ok(false);

@@ -229,7 +229,7 @@ pub fn run(a: &RunArgs) -> Result<bool> {
     if let Some(layer) = &a.features {
         graph = graph.up_to(layer)?;
     }
-    let gpu = Gpu::new(&GpuOptions::from_env())?;
+    let gpu = Gpu::new(&GpuOptions::from_env()?)?;
     let tuned = tune_graph(&gpu, fuse(&graph).graph, input.shape.n, tuning)?;
     let model = Model::compile(&gpu, &tuned, input.shape.n, true)?;
     let logits = model.run(&input)?.remove(0);
