@@ -5,7 +5,7 @@
 
 use crate::{json_to_py, to_py};
 use deeper::bench::tuning::{tune_graph, Tuning};
-use deeper::graph::{fuse::fuse, infer};
+use deeper::graph::{fuse::fuse_owned, infer};
 use deeper::labels::top_k;
 use deeper::models::{self, weights, ModelOptions};
 use deeper::preprocess::{transform_input, Preprocess};
@@ -145,7 +145,7 @@ fn compile(
             "output": l.output.dims(), "params": l.params, "macs": l.macs})).collect::<Vec<_>>(),
     });
     let gpu = Gpu::new(opts)?;
-    let tuned = tune_graph(&gpu, fuse(&graph).graph, batch, Tuning::from_env()?)?;
+    let tuned = tune_graph(&gpu, fuse_owned(graph).graph, batch, Tuning::from_env()?)?;
     let model = Compiled::compile(&gpu, &tuned, batch, true)?;
     let m = Model {
         model,

@@ -3,7 +3,7 @@
 
 use super::{arg, check_len, guard, text, DeeperStatus, Fail};
 use crate::bench::tuning::{tune_graph, Tuning};
-use crate::graph::fuse::fuse;
+use crate::graph::fuse::fuse_owned;
 use crate::models::{self, head, weights, ModelOptions};
 use crate::preprocess::{transform_input, Preprocess};
 use crate::runtime::{Gpu, GpuOptions, Model};
@@ -160,7 +160,7 @@ pub(super) fn new_model(
     }
     let tuned = tune_graph(
         &gpu.gpu,
-        fuse(&graph).graph,
+        fuse_owned(graph).graph,
         batch as usize,
         Tuning::from_env()?,
     )?;

@@ -22,11 +22,17 @@ pub struct Fused {
     pub origin: Vec<Value>,
 }
 
-/// Applies every rewrite until none applies.
+/// Applies every rewrite until none applies, to a copy of `graph`.
 pub fn fuse(graph: &Graph) -> Fused {
+    fuse_owned(graph.clone())
+}
+
+/// [`fuse`] without the copy: for callers done with the unfused graph (its weights are not
+/// held twice: VGG-16's are 553 MB).
+pub fn fuse_owned(graph: Graph) -> Fused {
     let mut f = Fused {
         origin: (0..=graph.nodes.len()).map(Value).collect(),
-        graph: graph.clone(),
+        graph,
     };
     while let Some((absorbed, at, node)) = next_rewrite(&f.graph) {
         merge(&mut f, absorbed, at, node);

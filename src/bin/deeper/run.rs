@@ -10,7 +10,7 @@
 //! `--features LAYER` returns a named layer's output instead of the logits.
 
 use deeper::bench::tuning::{tune_graph, Tuning};
-use deeper::graph::fuse::fuse;
+use deeper::graph::fuse::fuse_owned;
 use deeper::graph::Graph;
 use deeper::labels::{read_labels, top_k_named, Prediction};
 use deeper::models::weights;
@@ -230,11 +230,12 @@ pub fn run(a: &RunArgs) -> Result<bool> {
         graph = graph.up_to(layer)?;
     }
     let gpu = Gpu::new(&GpuOptions::from_env()?)?;
-    let tuned = tune_graph(&gpu, fuse(&graph).graph, input.shape.n, tuning)?;
+    let flat = flat_output(&graph);
+    let tuned = tune_graph(&gpu, fuse_owned(graph).graph, input.shape.n, tuning)?;
     let model = Model::compile(&gpu, &tuned, input.shape.n, true)?;
     let logits = model.run(&input)?.remove(0);
     if let Some(layer) = &a.features {
-        let dims = feature_dims(&graph, &logits);
+        let dims = feature_dims(flat, &logits);
         if let Some(path) = &a.save_features {
             npy::write(path, &dims, &logits.data)?;
         }
@@ -264,14 +265,18 @@ pub fn run(a: &RunArgs) -> Result<bool> {
 
 /// The `.npy` dimensions of a layer's output: `[N, features]` after a flatten, linear or
 /// softmax (PyTorch's 2-D tensors there), else `[N, C, H, W]`.
-fn feature_dims(graph: &Graph, out: &Tensor) -> Vec<usize> {
-    let op = graph.producer(graph.outputs[0]).map(|n| &n.op);
-    match op {
-        Some(Op::Flatten | Op::Linear(_) | Op::Softmax(_)) => {
-            vec![out.shape.n, out.shape.per_sample()]
-        }
-        _ => out.shape.dims().to_vec(),
+fn feature_dims(flat: bool, out: &Tensor) -> Vec<usize> {
+    match flat {
+        true => vec![out.shape.n, out.shape.per_sample()],
+        false => out.shape.dims().to_vec(),
     }
+}
+
+/// Whether the graph's output is a flat vector per sample (after a flatten, linear or
+/// softmax layer), written `[N, features]` rather than `[N, C, H, W]`.
+fn flat_output(graph: &Graph) -> bool {
+    let op = graph.producer(graph.outputs[0]).map(|n| &n.op);
+    matches!(op, Some(Op::Flatten | Op::Linear(_) | Op::Softmax(_)))
 }
 
 /// What every report of a run names.
