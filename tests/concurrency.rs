@@ -150,6 +150,23 @@ fn a_model_per_thread_on_one_gpu() {
     assert_eq!(wrong, 0);
 }
 
+/// A compiled model keeps no host copy of its weights (they are on the GPU; the caller's graph
+/// has them): its graph is the structure alone, and it still runs.
+#[test]
+fn a_model_keeps_no_host_copy_of_its_weights() {
+    let Some(gpu) = common::gpu() else { return };
+    let graph = network("resnet18", Some(32));
+    let model = Model::compile(gpu, &graph, 1, true).unwrap();
+    assert!(
+        model.weight_bytes() > 40 << 20,
+        "ResNet-18's weights are on the GPU"
+    );
+    let held: usize = model.graph.nodes.iter().map(|n| n.params.len()).sum();
+    assert_eq!(held, 0, "host tensors kept by the model");
+    let x = inputs(&model, 1).remove(0);
+    assert_eq!(model.run(&x).unwrap()[0].shape.c, 1000);
+}
+
 /// The process's resident memory (llvmpipe's device memory is host memory).
 #[cfg(target_os = "linux")]
 fn rss_bytes() -> u64 {

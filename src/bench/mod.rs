@@ -335,9 +335,9 @@ pub fn node_cost(graph: &Graph, shapes: &[Shape], i: usize) -> (u64, u64) {
     let node = &graph.nodes[i];
     let ins: Vec<Shape> = node.inputs.iter().map(|v| shapes[v.0]).collect();
     let out = shapes[i + 1];
-    let elems: usize = node.params.iter().map(|t| t.data.len()).sum::<usize>()
-        + ins.iter().map(Shape::numel).sum::<usize>()
-        + out.numel();
+    let params = node.op.param_shapes().into_iter().map(|(_, s)| s.numel());
+    let elems: usize =
+        params.sum::<usize>() + ins.iter().map(Shape::numel).sum::<usize>() + out.numel();
     (node.op.macs(out), 4 * elems as u64)
 }
 

@@ -48,6 +48,23 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// The same graph without its parameters (every node's `params` empty): the structure a
+    /// compiled model keeps once its weights are on the GPU.
+    pub fn structure(&self) -> Graph {
+        let nodes = self.nodes.iter().map(|n| Node {
+            name: n.name.clone(),
+            op: n.op.clone(),
+            inputs: n.inputs.clone(),
+            params: Vec::new(),
+        });
+        Graph {
+            name: self.name.clone(),
+            input: self.input,
+            nodes: nodes.collect(),
+            outputs: self.outputs.clone(),
+        }
+    }
+
     /// The node producing `v` (`None` for the input).
     pub fn producer(&self, v: Value) -> Option<&Node> {
         v.0.checked_sub(1).map(|i| &self.nodes[i])

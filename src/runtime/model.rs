@@ -48,7 +48,8 @@ impl Default for CompileOptions {
 pub struct Model {
     /// Its own handle to the device (shared with the caller's [`Gpu`]).
     gpu: Gpu,
-    /// The (fused) graph that runs, with every op resolved for this device.
+    /// The (fused) graph that runs, with every op resolved for this device; its parameters
+    /// are on the GPU only (every node's `params` is empty: [`Graph::structure`]).
     pub graph: Graph,
     pub plan: Plan,
     pub batch: usize,
@@ -84,25 +85,28 @@ impl Model {
         let shapes = infer::shapes(graph, batch)?;
         check_activation_sizes(gpu, graph, &shapes)?;
         let plan = plan(graph, batch, opts.reuse)?;
-        let mut graph = graph.clone();
-        for (i, node) in graph.nodes.iter_mut().enumerate() {
+        // The weights go to the GPU from the caller's graph; the model keeps only the
+        // structure (a host copy would double a network's memory: VGG-16's are 553 MB).
+        let mut resolved = graph.structure();
+        for (i, node) in resolved.nodes.iter_mut().enumerate() {
             node.op = node.op.resolved(&gpu.caps(), shapes[i + 1]);
         }
-        let scratch_elems = graph
+        let scratch_elems = resolved
             .nodes
             .iter()
             .enumerate()
             .map(|(i, n)| n.op.scratch_elems(shapes[i + 1]))
             .fold([0, 0], |a, b| [a[0].max(b[0]), a[1].max(b[1])]);
-        let params = graph
+        let params = resolved
             .nodes
             .iter()
-            .map(|n| gpu.upload_params(&n.op, &n.name, &n.params))
+            .zip(&graph.nodes)
+            .map(|(n, given)| gpu.upload_params(&n.op, &n.name, &given.params))
             .collect::<Result<Vec<_>>>();
         let params = params.inspect_err(|_| flush(gpu))?;
         let mut m = Model {
             gpu: gpu.clone(),
-            graph,
+            graph: resolved,
             plan,
             batch,
             shapes,
