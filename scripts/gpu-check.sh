@@ -18,6 +18,10 @@
 #                             after each phase
 #   autotune.json             the autotuner's cache after the run (empty at the start unless
 #                             prepare was given AUTOTUNE_SEED=FILE), for the next run
+#   nan.txt                   tests/nan.rs, run first
+#   layers.jsonl              `deeper bench conv|linear --json` on five conv and two FC shapes:
+#                             every kernel variant's time (tiled, winogradtiled, gemv, …)
+#   threads.txt               `deeper bench resnet50 --threads 4`: 4 callers on one model vs 1
 #   tests.txt main_job.txt    the GPU test binaries (DEEPER_REQUIRE_GPU=1), the main job
 #   timings.txt               seconds per phase
 # Every phase has its own time limit and the run stops starting phases after $BUDGET seconds
@@ -108,6 +112,24 @@ write_table() {
 $(date -u +%F)" "${files[@]}" > "$out/table.md" || true
 }
 
+# `layers`: single layers of the classic shapes on every kernel variant (`deeper bench conv|linear
+# --json`: each variant's time), where the tiled kernels and the GEMV show what they reach.
+bench_layers() {
+    local f="$out/layers.jsonl" d="$BIN/deeper"
+    for args in "--in 256 --out 256 --size 56 --kernel 3 --pad 1 --batch 32" \
+        "--in 512 --out 512 --size 7 --kernel 3 --pad 1 --batch 32" \
+        "--in 2048 --out 512 --size 7 --kernel 1 --batch 32" \
+        "--in 64 --out 64 --size 56 --kernel 3 --pad 1 --batch 1" \
+        "--in 512 --out 512 --size 14 --kernel 3 --pad 1 --batch 1"; do
+        # shellcheck disable=SC2086
+        "$d" bench conv $args --runs 10 --json >> "$f" 2>> "$out/bench.err" || true
+    done
+    for args in "--in 25088 --out 4096 --batch 1" "--in 2048 --out 1000 --batch 32"; do
+        # shellcheck disable=SC2086
+        "$d" bench linear $args --runs 10 --json >> "$f" 2>> "$out/bench.err" || true
+    done
+}
+
 run_tests() {
     for t in $TESTS; do
         [ -x "$BIN/test-$t" ] || continue
@@ -145,6 +167,8 @@ run() {
     nvidia-smi --query-gpu=name,driver_version --format=csv | tee "$out/gpu.txt" || true
     "$BIN/deeper" devices > "$out/devices.txt" 2>&1 || true
     head -1 "$out/devices.txt"
+    # NaN first: short, and the one GPU-only correctness question open.
+    phase "nan test" 40 sh -c "'$BIN/test-nan' > '$out/nan.txt' 2>&1"
     local b32=${B32_NETS:-alexnet vgg16 vgg19 resnet18 resnet50 resnet152 googlenet}
     [ "$b32" = all ] && b32=$ALL_NETS
     # shellcheck disable=SC2086
@@ -161,6 +185,8 @@ run() {
     phase "pytorch b32" 60 "$PYTHON" scripts/torch_bench.py --batches 32 --nets $b32 \
         --device "$TORCH_DEVICE" --out "$out/torch.jsonl"
     write_table
+    phase "layers" 60 self _layers
+    phase "threads" 30 sh -c "'$BIN/deeper' bench resnet50 --threads 4 --runs 10 > '$out/threads.txt' 2>&1"
     phase "tests" 150 self _tests
     phase "main job" 60 sh -c "'$BIN/deeper' > '$out/main_job.txt' 2>&1"
     cat "$out/table.md" 2>/dev/null || true
@@ -172,5 +198,6 @@ case "${1:-}" in
     run) run ;;
     _bench) out=${out:-${OUT:-/tmp/gpu-check}}; shift; bench_nets "$@" ;;
     _tests) out=${out:-${OUT:-/tmp/gpu-check}}; run_tests ;;
+    _layers) out=${out:-${OUT:-/tmp/gpu-check}}; bench_layers ;;
     *) echo "usage: $0 prepare|run" >&2; exit 2 ;;
 esac
