@@ -32,6 +32,18 @@ class Model:
     Model("lenet5")                                   built-in MNIST weights
     Model("resnet50", weights="resnet50.safetensors", batch=8)
     Model("resnet18", weights="random", size=64)      seeded random weights
+    Model("resnet18", weights="my10.safetensors", labels="my10.txt")  own head (10 classes)
+    Model("resnet50", weights="resnet50.safetensors", features="flatten")  2048-d embeddings
+
+    classes:  the classifier's outputs; None: the weight file's classifier's rows, else the
+              network's own (1000; 10 for lenet5). `deeper run --classes`.
+    labels:   a text file, one class name per line, exactly `classes` of them: classify names
+              the classes with them. `deeper run --labels`.
+    features: a layer name as info() lists it ("flatten", "layer4.1.add"): calls return that
+              layer's output, [N, F] after a flatten/linear/softmax layer, else [N, C, H, W];
+              classify raises ValueError. `deeper run --features`.
+    Unknown layers, a labels file with another count, a classes= the weights do not have, and
+    labels= with features= raise ValueError.
     """
 
     def __init__(
@@ -42,15 +54,18 @@ class Model:
         device: Union[int, str, None] = None,
         size: Optional[int] = None,
         seed: int = 0,
+        classes: Optional[int] = None,
+        labels: Union[str, "PathLike[str]", None] = None,
+        features: Optional[str] = None,
     ) -> None: ...
     def __call__(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Logits [N, classes] of a preprocessed float32 array [N, C, H, W], 1 <= N <= batch,
-        any memory layout."""
+        any memory layout; with `features`, that layer's output ([N, F] or [N, C, H, W])."""
     def classify(
         self, images: Iterable[Union[str, "PathLike[str]", bytes]], top: int = 5
     ) -> List[List[Prediction]]:
         """Per image (a path or the bytes of a JPEG/PNG file), its `top` predictions, preprocessed
-        as `deeper run` does."""
+        as `deeper run` does, named by `labels` when given. ValueError with `features`."""
     def info(self) -> Dict[str, Any]:
         """The layer table, as `deeper info NET --json` prints it."""
     @property
@@ -60,7 +75,14 @@ class Model:
     @property
     def input_shape(self) -> Tuple[int, int, int, int]: ...
     @property
-    def classes(self) -> int: ...
+    def classes(self) -> int:
+        """The classifier's outputs (also with `features`, whose output size m(x) shows)."""
+    @property
+    def labels(self) -> Optional[List[str]]:
+        """The names read from `labels`, or None."""
+    @property
+    def features(self) -> Optional[str]:
+        """The layer whose output calls return, or None (the logits)."""
     @property
     def weights(self) -> str:
         """The weight file, "built-in (lenet5)" or "random(SEED)"."""

@@ -1,13 +1,14 @@
 //! The Python module `deeper`: a thin binding over the Rust API (no logic of its own), so that
 //! the classic CNNs on any GPU are usable from NumPy, and, through Ray Data, across many
-//! machines. [`model`] holds `deeper.Model`; this file the module, `devices()`, `bench()` and
-//! the one mapping of `deeper::Error` to Python exceptions.
+//! machines. [`model`] holds `deeper.Model`, [`build`] how one is built; this file the module,
+//! `devices()`, `bench()` and the one mapping of `deeper::Error` to Python exceptions.
 //!
 //! Errors: `ValueError` for what the caller got wrong (shapes, dtypes, network or layer names,
 //! weight files that do not fit, images that do not decode), `OSError` for files that cannot be
 //! read, `RuntimeError` for the device (no adapter, lost device, limits, timeouts). Messages are
 //! deeper's own one-line messages. The GIL is released while the GPU works.
 
+mod build;
 mod model;
 
 use deeper::bench::{bench_network, peak, BenchOptions};
@@ -133,9 +134,10 @@ fn bench_network_py<'py>(
 /// on any GPU through wgpu (Vulkan, Metal, DX12), every layer checked against a CPU reference.
 ///
 /// ``Model(net, weights=..., batch=...)`` compiles a network; calling it on a float32 NumPy
-/// array ``[N, C, H, W]`` returns the logits; ``Model.classify(paths)`` runs image files through
-/// the same preprocessing as ``deeper run``. ``devices()`` lists the adapters, ``bench()``
-/// times a network layer by layer.
+/// array ``[N, C, H, W]`` returns the logits (or, with ``features=``, a named layer's output);
+/// ``Model.classify(paths)`` runs image files through the same preprocessing as ``deeper run``
+/// (own heads: ``classes=``, ``labels=``). ``devices()`` lists the adapters, ``bench()`` times a
+/// network layer by layer.
 #[pymodule(name = "deeper")]
 fn deeper_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(devices, m)?)?;

@@ -1,18 +1,17 @@
 //! `deeper.Model`: a network built, given its weights, fused, tuned and compiled for one GPU
-//! at a fixed batch, the steps `deeper run` and the C ABI take. Calling it on a float32 NumPy
-//! array gathers the array into the upload tensor (the one host copy: any layout, any N up to
-//! the batch, the rest zero) and hands the readback's vector to NumPy without copying it.
+//! at a fixed batch (`build.rs` does that, as `deeper run` and the C ABI do). Calling it on a
+//! float32 NumPy array gathers the array into the upload tensor (the one host copy: any
+//! layout, any N up to the batch, the rest zero) and hands the readback's vector to NumPy
+//! without copying it: the logits, or with `features=` a named layer's output.
 
+use crate::build::{compile, gpu_options, Spec, Weights};
 use crate::{json_to_py, to_py};
-use deeper::bench::tuning::{tune_graph, Tuning};
-use deeper::graph::{fuse::fuse_owned, infer};
-use deeper::labels::top_k;
-use deeper::models::{self, weights, ModelOptions};
+use deeper::labels::top_k_named;
 use deeper::preprocess::{transform_input, Preprocess};
-use deeper::runtime::{list_adapters, Gpu, GpuOptions, Model as Compiled};
+use deeper::runtime::Model as Compiled;
 use deeper::{Error, Shape, Tensor};
-use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyArray2, PyReadonlyArray4, PyUntypedArrayMethods};
+use numpy::ndarray::{ArrayD, IxDyn};
+use numpy::{IntoPyArray, PyReadonlyArray4, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -22,35 +21,46 @@ use std::path::PathBuf;
 /// ``[N, C, H, W]`` (preprocessed; any memory layout; 1 <= N <= batch) and returns its logits,
 /// float32 ``[N, classes]``; ``m.classify(paths)`` decodes and preprocesses images first.
 ///
-/// net:     a network name (``deeper.NETWORKS``: "lenet5", "resnet50", "googlenet", …).
-/// weights: a safetensors file with torchvision's key names (``scripts/export_torchvision.py``
-///          writes one, with the preprocessing in its metadata); omitted: LeNet-5's built-in
-///          MNIST weights (other networks have none and need a file); ``"random"``: seeded
-///          random weights (``seed``), whose predictions mean nothing.
-/// batch:   the most images one call takes (calls with fewer are padded).
-/// device:  ``None`` (the best adapter), an index into ``deeper.devices()``, or a substring of
-///          an adapter's name.
-/// size:    the input's height and width (default: what the preprocessing produces, 224 for
-///          ImageNet networks, 32 for lenet5, or the weight file's ``crop_size``).
+/// net:      a network name (``deeper.NETWORKS``: "lenet5", "resnet50", "googlenet", …).
+/// weights:  a safetensors file with torchvision's key names (``scripts/export_torchvision.py``
+///           writes one, with the preprocessing in its metadata); omitted: LeNet-5's built-in
+///           MNIST weights (other networks have none and need a file); ``"random"``: seeded
+///           random weights (``seed``), whose predictions mean nothing.
+/// batch:    the most images one call takes (calls with fewer are padded).
+/// device:   ``None`` (the best adapter), an index into ``deeper.devices()``, or a substring of
+///           an adapter's name.
+/// size:     the input's height and width (default: what the preprocessing produces, 224 for
+///           ImageNet networks, 32 for lenet5, or the weight file's ``crop_size``).
+/// classes:  the classifier's outputs (``deeper run --classes``); ``None``: the weight file's
+///           classifier's rows (a fine-tuned ``fc.weight`` of ``[10, 512]`` gives 10), else the
+///           network's own (1000; 10 for lenet5).
+/// labels:   a text file, one class name per line, as many as ``classes``: ``classify`` names
+///           the classes with them (default: ImageNet's names, digits for lenet5, else numbers).
+/// features: a layer name as ``info()`` lists it (``"flatten"``, ``"layer4.1.bn2"``): calls
+///           return that layer's output instead of the logits, ``[N, F]`` after a flatten,
+///           linear or softmax layer, else ``[N, C, H, W]``; ``classify`` is then refused.
 ///
-/// Raises ValueError for unknown names and weight files that do not fit the network,
-/// FileNotFoundError/OSError for unreadable files, RuntimeError for device problems.
+/// Raises ValueError for unknown names and layers, weight files that do not fit the network,
+/// and labels files with another count, FileNotFoundError/OSError for unreadable files,
+/// RuntimeError for device problems.
 #[pyclass(module = "deeper", frozen)]
 pub struct Model {
-    model: Compiled,
-    preprocess: Preprocess,
-    transform: bool,
-    net: String,
-    source: String,
-    /// `deeper info --json`'s document for this network at this size.
-    info: serde_json::Value,
-}
-
-/// What `weights=` asked for.
-enum Weights {
-    Default,
-    Random,
-    File(PathBuf),
+    pub(crate) model: Compiled,
+    pub(crate) preprocess: Preprocess,
+    pub(crate) transform: bool,
+    pub(crate) net: String,
+    pub(crate) source: String,
+    /// `deeper info --json`'s document for this network at this size (the whole network).
+    pub(crate) info: serde_json::Value,
+    /// The classifier's outputs, also when `features` cuts it off.
+    pub(crate) classes: usize,
+    /// Class names from `labels=`, one per class.
+    pub(crate) labels: Option<Vec<String>>,
+    /// The layer whose output a call returns instead of the logits.
+    pub(crate) features: Option<String>,
+    /// Whether a call's output is `[N, F]` (the logits, or features after a flatten, linear
+    /// or softmax layer) rather than `[N, C, H, W]`.
+    pub(crate) flat: bool,
 }
 
 impl Model {
@@ -58,104 +68,23 @@ impl Model {
         self.model.shapes()[0]
     }
 
-    fn outputs(&self) -> usize {
-        self.model.shapes()[self.model.graph.outputs[0].0].per_sample()
+    /// The compiled graph's output for the whole batch.
+    fn output(&self) -> Shape {
+        self.model.shapes()[self.model.graph.outputs[0].0]
     }
 
     /// Runs `data` (n samples, already laid out as the model's input, padded to the batch):
     /// GoogLeNet's transform_input when the weight file asks for it, one forward pass, the
-    /// logits of the first `n` samples.
+    /// output of the first `n` samples.
     fn forward(&self, data: Vec<f32>, n: usize) -> deeper::Result<Vec<f32>> {
         let mut x = Tensor::new(self.input(), data)?;
         if self.transform {
             transform_input(&mut x)?;
         }
         let mut y = self.model.run(&x)?.swap_remove(0).data;
-        y.truncate(n * self.outputs());
+        y.truncate(n * self.output().per_sample());
         Ok(y)
     }
-}
-
-/// The GPU options `device=` selects (`DEEPER_BACKEND` and friends apply as for the CLI).
-fn gpu_options(device: Option<&Bound<'_, PyAny>>) -> PyResult<GpuOptions> {
-    let mut opts = GpuOptions::from_env().map_err(to_py)?;
-    let Some(d) = device.filter(|d| !d.is_none()) else {
-        return Ok(opts);
-    };
-    if let Ok(name) = d.extract::<String>() {
-        opts.adapter = Some(name);
-    } else if let Ok(i) = d.extract::<usize>() {
-        let list = list_adapters(&opts).map_err(to_py)?;
-        let a = list.get(i).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "device {i} does not exist ({} adapter(s); see deeper.devices())",
-                list.len()
-            ))
-        })?;
-        opts.adapter = Some(a.name.clone());
-        opts.backend = Some(a.backend.to_lowercase());
-    } else {
-        return Err(PyTypeError::new_err(
-            "device must be None, an index into deeper.devices() or an adapter name",
-        ));
-    }
-    Ok(opts)
-}
-
-/// Builds, loads, fuses, tunes and compiles: what `deeper run` does before its forward pass;
-/// with the warning about weight-file keys the network does not have, if any.
-fn compile(
-    net: &str,
-    w: &Weights,
-    batch: usize,
-    opts: &GpuOptions,
-    size: Option<usize>,
-    seed: u64,
-) -> deeper::Result<(Model, Option<String>)> {
-    models::check_name(net)?;
-    let file = match w {
-        Weights::File(p) => Some(p.as_path()),
-        _ => None,
-    };
-    if matches!(w, Weights::Default) && models::builtin_weights(net).is_none() {
-        return Err(Error::Invalid(format!(
-            "{net} has no built-in weights: pass weights=\"FILE.safetensors\" \
-             (scripts/export_torchvision.py writes one) or weights=\"random\""
-        )));
-    }
-    let (preprocess, transform) = Preprocess::for_weights(net, file)?;
-    let opts_build = ModelOptions {
-        size: Some(size.unwrap_or(preprocess.size())),
-        seed,
-        ..Default::default()
-    };
-    let mut graph = models::build(net, &opts_build)?;
-    let source = match w {
-        Weights::Random => weights::Source::Random(seed),
-        _ => weights::load_or_builtin(&mut graph, file, false, seed)?,
-    };
-    let warning = source.unexpected_warning();
-    let layers = infer::summary(&graph)?;
-    let info = serde_json::json!({
-        "network": net,
-        "input": graph.input.dims(),
-        "params": layers.iter().map(|l| l.params).sum::<u64>(),
-        "macs": layers.iter().map(|l| l.macs).sum::<u64>(),
-        "layers": layers.iter().map(|l| serde_json::json!({"name": l.name, "kind": l.kind,
-            "output": l.output.dims(), "params": l.params, "macs": l.macs})).collect::<Vec<_>>(),
-    });
-    let gpu = Gpu::new(opts)?;
-    let tuned = tune_graph(&gpu, fuse_owned(graph).graph, batch, Tuning::from_env()?)?;
-    let model = Compiled::compile(&gpu, &tuned, batch, true)?;
-    let m = Model {
-        model,
-        preprocess,
-        transform,
-        net: net.to_string(),
-        source: source.to_string(),
-        info,
-    };
-    Ok((m, warning))
 }
 
 /// One image for `classify`: a path, or the bytes of an encoded file.
@@ -167,7 +96,9 @@ enum Image {
 #[pymethods]
 impl Model {
     #[new]
-    #[pyo3(signature = (net, weights=None, batch=1, device=None, size=None, seed=0))]
+    #[pyo3(signature = (net, weights=None, batch=1, device=None, size=None, seed=0,
+                        classes=None, labels=None, features=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         net: &str,
@@ -176,6 +107,9 @@ impl Model {
         device: Option<&Bound<'_, PyAny>>,
         size: Option<usize>,
         seed: u64,
+        classes: Option<usize>,
+        labels: Option<PathBuf>,
+        features: Option<String>,
     ) -> PyResult<Self> {
         if batch == 0 {
             return Err(PyValueError::new_err("batch must be at least 1"));
@@ -183,15 +117,23 @@ impl Model {
         if size == Some(0) {
             return Err(PyValueError::new_err("size must be at least 1"));
         }
-        let w = match weights {
+        let weights = match weights {
             None => Weights::Default,
             Some(p) if p.as_os_str() == "random" => Weights::Random,
             Some(p) => Weights::File(p),
         };
+        let spec = Spec {
+            net: net.to_string(),
+            weights,
+            batch,
+            size,
+            seed,
+            classes,
+            labels,
+            features,
+        };
         let opts = gpu_options(device)?;
-        let (m, warning) = py
-            .detach(|| compile(net, &w, batch, &opts, size, seed))
-            .map_err(to_py)?;
+        let (m, warning) = py.detach(|| compile(&spec, &opts)).map_err(to_py)?;
         if let Some(w) = warning {
             let msg = format!("{}: {w}", m.source);
             let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
@@ -201,13 +143,10 @@ impl Model {
     }
 
     /// The logits (before softmax) of a float32 array ``x`` of shape ``[N, C, H, W]``
-    /// (preprocessed; any memory layout; 1 ≤ N ≤ batch) as a float32 array ``[N, classes]``.
-    /// Raises ValueError for another dtype, rank or sample shape.
-    fn __call__<'py>(
-        &self,
-        py: Python<'py>,
-        x: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    /// (preprocessed; any memory layout; 1 ≤ N ≤ batch) as a float32 array ``[N, classes]``;
+    /// with ``features=``, that layer's output: ``[N, F]`` after a flatten, linear or softmax
+    /// layer, else ``[N, C, H, W]``. Raises ValueError for another dtype, rank or sample shape.
+    fn __call__<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let arr: PyReadonlyArray4<f32> = x.extract().map_err(|_| describe(x, self.input()))?;
         let dims = arr.shape().to_vec();
         let input = self.input();
@@ -230,15 +169,21 @@ impl Model {
         }
         drop(arr);
         let y = py.detach(|| self.forward(data, n)).map_err(to_py)?;
-        let y = Array2::from_shape_vec((n, self.outputs()), y)
+        let out = self.output().with_n(n);
+        let shape = match self.flat {
+            true => vec![n, out.per_sample()],
+            false => out.dims().to_vec(),
+        };
+        let y = ArrayD::from_shape_vec(IxDyn(&shape), y)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(y.into_pyarray(py))
+        Ok(y.into_pyarray(py).into_any())
     }
 
     /// Decodes each image (a path, or the ``bytes`` of a JPEG/PNG file), preprocesses it as
     /// ``deeper run`` does (torchvision's resize, centre crop and normalisation, bit for bit;
     /// MNIST-style for lenet5), runs them ``batch`` at a time and returns, per image, its
-    /// ``top`` predictions best first as ``(label, class, probability)``.
+    /// ``top`` predictions best first as ``(label, class, probability)``, named by
+    /// ``labels=`` when given. Raises ValueError on a model built with ``features=``.
     #[pyo3(signature = (images, top=5))]
     fn classify(
         &self,
@@ -248,6 +193,13 @@ impl Model {
     ) -> PyResult<Vec<Vec<(String, usize, f64)>>> {
         if top == 0 {
             return Err(PyValueError::new_err("top must be at least 1"));
+        }
+        if let Some(layer) = &self.features {
+            return Err(PyValueError::new_err(format!(
+                "this {} model returns layer '{layer}''s output, not logits (features=): \
+                 classify needs a model built without features=",
+                self.net
+            )));
         }
         if images.is_instance_of::<pyo3::types::PyString>() || images.is_instance_of::<PyBytes>() {
             return Err(PyTypeError::new_err(
@@ -291,10 +243,23 @@ impl Model {
         (s.n, s.c, s.h, s.w)
     }
 
-    /// Outputs per sample (1000 for ImageNet networks, 10 for lenet5).
+    /// The classifier's outputs (1000 for ImageNet networks, 10 for lenet5, or the own
+    /// head's: ``classes=`` or the weight file's), also on a model built with ``features=``.
     #[getter]
     fn classes(&self) -> usize {
-        self.outputs()
+        self.classes
+    }
+
+    /// The layer whose output calls return (``features=``), or ``None``: the logits.
+    #[getter]
+    fn features(&self) -> Option<&str> {
+        self.features.as_deref()
+    }
+
+    /// The class names read from ``labels=`` (one per class), or ``None``.
+    #[getter]
+    fn labels(&self) -> Option<Vec<String>> {
+        self.labels.clone()
     }
 
     /// Where the weights came from: the file, ``"built-in (lenet5)"`` or ``"random(SEED)"``.
@@ -311,12 +276,17 @@ impl Model {
 
     fn __repr__(&self) -> String {
         let s = self.input();
+        let features = match &self.features {
+            Some(f) => format!(", features='{f}'"),
+            None => String::new(),
+        };
         format!(
-            "deeper.Model('{}', weights='{}', batch={}, size={}) on {}",
+            "deeper.Model('{}', weights='{}', batch={}, size={}, classes={}{features}) on {}",
             self.net,
             self.source,
             s.n,
             s.h,
+            self.classes,
             self.model.gpu().name()
         )
     }
@@ -353,12 +323,16 @@ impl Model {
                 data[i * per..(i + 1) * per].copy_from_slice(&t.data);
             }
             let logits = self.forward(data, chunk.len())?;
-            let t = Tensor::new(Shape::new(chunk.len(), self.outputs(), 1, 1), logits)?;
-            out.extend(top_k(&t, top).into_iter().map(|p| {
-                p.into_iter()
-                    .map(|q| (q.label, q.class, q.prob))
-                    .collect::<Vec<_>>()
-            }));
+            let t = Tensor::new(Shape::new(chunk.len(), self.classes, 1, 1), logits)?;
+            out.extend(
+                top_k_named(&t, top, self.labels.as_deref())
+                    .into_iter()
+                    .map(|p| {
+                        p.into_iter()
+                            .map(|q| (q.label, q.class, q.prob))
+                            .collect::<Vec<_>>()
+                    }),
+            );
         }
         Ok(out)
     }
