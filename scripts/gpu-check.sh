@@ -51,8 +51,15 @@ prepare() {
     cargo build --release --bin deeper
     cp target/release/deeper .gpu/
     for t in $TESTS; do
+        # The test target's own executable (the build also lists the `deeper` binary the
+        # tests run, in no fixed order).
         exe=$(cargo test --release --no-run --test "$t" --message-format=json 2>/dev/null \
-            | grep -o '"executable":"[^"]*"' | tail -1 | cut -d'"' -f4)
+            | python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line) if line.startswith("{") else {}
+    t = m.get("target", {})
+    if t.get("name") == sys.argv[1] and "test" in t.get("kind", []) and m.get("executable"):
+        print(m["executable"])' "$t" | tail -1)
         [ -n "$exe" ] && cp "$exe" ".gpu/test-$t"
     done
     pwd > .gpu/manifest_dir
