@@ -72,6 +72,7 @@ pub mod files;
 pub mod graph;
 pub mod labels;
 pub mod limits;
+pub mod load;
 pub mod models;
 pub mod npy;
 pub mod ops;

@@ -1,17 +1,16 @@
 //! How `deeper.Model(...)`'s arguments become a compiled [`Model`]: the GPU `device=` picks,
-//! then the steps `deeper run` and the C ABI take, in their order (own head: the classes from
-//! the caller or the weight file; labels; build; load weights; cut at `features=`; fuse; tune;
-//! compile). Kept apart from `model.rs`, which holds what a compiled model does.
+//! then [`deeper::load::load`], the steps `deeper run` and the C ABI take (own head, labels,
+//! weights, the cut at `features=`, fuse, tune, compile). Kept apart from `model.rs`, which
+//! holds what a compiled model does.
 
 use crate::model::Model;
 use crate::to_py;
-use deeper::bench::tuning::{tune_graph, Tuning};
-use deeper::graph::{fuse::fuse_owned, infer, Graph};
-use deeper::labels::read_labels;
-use deeper::models::{self, head, weights, ModelOptions};
-use deeper::ops::Op;
+use deeper::bench::tuning::Tuning;
+use deeper::graph::{infer, Graph};
+use deeper::load::{load, LoadOptions};
+use deeper::models;
 use deeper::preprocess::Preprocess;
-use deeper::runtime::{list_adapters, Gpu, GpuOptions, Model as Compiled};
+use deeper::runtime::{list_adapters, Gpu, GpuOptions};
 use deeper::Error;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -74,13 +73,6 @@ pub(crate) fn compile(spec: &Spec, opts: &GpuOptions) -> deeper::Result<(Model, 
         Weights::File(p) => Some(p.as_path()),
         _ => None,
     };
-    let random = matches!(spec.weights, Weights::Random);
-    if let (Some(layer), Some(_)) = (&spec.features, &spec.labels) {
-        return Err(Error::Invalid(format!(
-            "labels= names the classifier's classes and features='{layer}' returns a layer's \
-             output instead: give one or the other"
-        )));
-    }
     if matches!(spec.weights, Weights::Default) && models::builtin_weights(net).is_none() {
         return Err(Error::Invalid(format!(
             "{net} has no built-in weights: pass weights=\"FILE.safetensors\" \
@@ -88,54 +80,33 @@ pub(crate) fn compile(spec: &Spec, opts: &GpuOptions) -> deeper::Result<(Model, 
         )));
     }
     let (preprocess, transform) = Preprocess::for_weights(net, file)?;
-    let build = ModelOptions {
-        size: Some(spec.size.unwrap_or(preprocess.size())),
+    let gpu = Gpu::new(opts)?;
+    let load_opts = LoadOptions {
+        weights: file,
+        random: matches!(spec.weights, Weights::Random),
         seed: spec.seed,
+        size: spec.size.unwrap_or(preprocess.size()),
+        batch: spec.batch,
         classes: spec.classes,
+        labels: spec.labels.as_deref(),
+        features: spec.features.as_deref(),
+        tuning: Tuning::from_env()?,
         ..Default::default()
     };
-    // Random weights fit any head: only a file or the built-in weights fix the class count.
-    let build = match random {
-        true => build,
-        false => head::options_for_weights(net, &build, file)?,
-    };
-    let classes = build.classes.unwrap_or_else(|| head::default_classes(net));
-    let labels = match &spec.labels {
-        Some(path) => Some(read_labels(path, classes)?),
-        None => None,
-    };
-    let mut graph = models::build(net, &build)?;
-    let source = match random {
-        true => weights::Source::Random(spec.seed),
-        false => weights::load_or_builtin(&mut graph, file, false, spec.seed)?,
-    };
-    let warning = source.unexpected_warning();
-    let info = info_document(net, &graph)?;
-    if let Some(layer) = &spec.features {
-        graph = graph.up_to(layer)?;
-    }
-    let flat = spec.features.is_none() || flat_output(&graph);
-    let gpu = Gpu::new(opts)?;
-    let tuned = tune_graph(
-        &gpu,
-        fuse_owned(graph).graph,
-        spec.batch,
-        Tuning::from_env()?,
-    )?;
-    let model = Compiled::compile(&gpu, &tuned, spec.batch, true)?;
+    let loaded = load(&gpu, net, &load_opts)?;
     let m = Model {
-        model,
+        info: info_document(net, &loaded.network)?,
+        model: loaded.model,
         preprocess,
         transform,
         net: net.to_string(),
-        source: source.to_string(),
-        info,
-        classes,
-        labels,
+        source: loaded.source.to_string(),
+        classes: loaded.classes,
+        labels: loaded.labels,
         features: spec.features.clone(),
-        flat,
+        flat: spec.features.is_none() || loaded.flat,
     };
-    Ok((m, warning))
+    Ok((m, loaded.source.unexpected_warning()))
 }
 
 /// `deeper info NET --json`'s document for `graph` (the whole network, before any cut).
@@ -149,11 +120,4 @@ fn info_document(net: &str, graph: &Graph) -> deeper::Result<serde_json::Value> 
         "layers": layers.iter().map(|l| serde_json::json!({"name": l.name, "kind": l.kind,
             "output": l.output.dims(), "params": l.params, "macs": l.macs})).collect::<Vec<_>>(),
     }))
-}
-
-/// Whether the graph's output is a vector per sample (after a flatten, linear or softmax
-/// layer: PyTorch's 2-D tensors there), returned as `[N, F]` rather than `[N, C, H, W]`.
-fn flat_output(graph: &Graph) -> bool {
-    let op = graph.producer(graph.outputs[0]).map(|n| &n.op);
-    matches!(op, Some(Op::Flatten | Op::Linear(_) | Op::Softmax(_)))
 }

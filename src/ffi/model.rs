@@ -2,9 +2,9 @@
 //! and preprocessing (`deeper_model_*`), the steps of `deeper run`.
 
 use super::{arg, check_len, guard, text, DeeperStatus, Fail};
-use crate::bench::tuning::{tune_graph, Tuning};
-use crate::graph::fuse::fuse_owned;
-use crate::models::{self, head, weights, ModelOptions};
+use crate::bench::tuning::Tuning;
+use crate::load::{load, LoadOptions};
+use crate::models::weights;
 use crate::preprocess::{transform_input, Preprocess};
 use crate::runtime::{Gpu, GpuOptions, Model};
 use crate::shape::Shape;
@@ -137,44 +137,35 @@ pub(super) fn new_model(
     gpu: &DeeperGpu,
     spec: &Spec,
 ) -> Result<(DeeperModel, Option<String>), Fail> {
-    let (net, weights, batch) = (spec.net, spec.weights, spec.batch);
-    let (preprocess, transform) = Preprocess::for_weights(net, weights)?;
-    let size = match spec.size {
-        0 => preprocess.size(),
-        s => s as usize,
-    };
-    let opts = ModelOptions {
-        size: Some(size),
+    let (preprocess, transform) = Preprocess::for_weights(spec.net, spec.weights)?;
+    let opts = LoadOptions {
+        weights: spec.weights,
+        size: match spec.size {
+            0 => preprocess.size(),
+            s => s as usize,
+        },
+        batch: spec.batch as usize,
         classes: spec.classes,
+        features: spec.features,
+        strict: spec.strict,
+        tuning: Tuning::from_env()?,
         ..Default::default()
     };
-    let opts = head::options_for_weights(net, &opts, weights)?;
-    let mut graph = models::build(net, &opts)?;
-    let source = weights::load_or_builtin(&mut graph, weights, spec.strict, opts.seed)?;
-    let unexpected = match &source {
+    let loaded = load(&gpu.gpu, spec.net, &opts)?;
+    let unexpected = match &loaded.source {
         weights::Source::File { unexpected, .. } => unexpected.join(","),
         _ => String::new(),
     };
-    if let Some(layer) = spec.features {
-        graph = graph.up_to(layer)?;
-    }
-    let tuned = tune_graph(
-        &gpu.gpu,
-        fuse_owned(graph).graph,
-        batch as usize,
-        Tuning::from_env()?,
-    )?;
-    let model = Model::compile(&gpu.gpu, &tuned, batch as usize, true)?;
     let model = DeeperModel {
-        model,
-        source: CString::new(source.to_string()).unwrap_or_default(),
+        model: loaded.model,
+        source: CString::new(loaded.source.to_string()).unwrap_or_default(),
         unexpected: CString::new(unexpected).unwrap_or_default(),
         preprocess,
         transform,
         features: spec.features.map(str::to_string),
         labels: Vec::new(),
     };
-    Ok((model, source.unexpected_warning()))
+    Ok((model, loaded.source.unexpected_warning()))
 }
 
 /// The model's input shape as `[N, C, H, W]` into `shape[0..4]`.

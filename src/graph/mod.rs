@@ -65,6 +65,13 @@ impl Graph {
         }
     }
 
+    /// Whether the (first) output is a vector per sample: it comes from a flatten, linear or
+    /// softmax layer (PyTorch's 2-D tensors there), `[N, F]` rather than `[N, C, H, W]`.
+    pub fn flat_output(&self) -> bool {
+        let op = self.producer(self.outputs[0]).map(|n| &n.op);
+        matches!(op, Some(Op::Flatten | Op::Linear(_) | Op::Softmax(_)))
+    }
+
     /// The node producing `v` (`None` for the input).
     pub fn producer(&self, v: Value) -> Option<&Node> {
         v.0.checked_sub(1).map(|i| &self.nodes[i])

@@ -9,15 +9,12 @@
 //! Own heads: `--classes N` (else the weight file's classifier's size) and `--labels FILE`;
 //! `--features LAYER` returns a named layer's output instead of the logits.
 
-use deeper::bench::tuning::{tune_graph, Tuning};
-use deeper::graph::fuse::fuse_owned;
-use deeper::graph::Graph;
-use deeper::labels::{read_labels, top_k_named, Prediction};
-use deeper::models::weights;
-use deeper::models::{self, head, ModelOptions};
-use deeper::ops::Op;
+use deeper::bench::tuning::Tuning;
+use deeper::labels::{top_k_named, Prediction};
+use deeper::load::{load, LoadOptions};
+use deeper::models::{self, weights};
 use deeper::preprocess::{transform_input, Preprocess};
-use deeper::runtime::{Gpu, GpuOptions, Model};
+use deeper::runtime::{Gpu, GpuOptions};
 use deeper::{limits, npy, Error, Result, Shape, Tensor};
 use std::path::{Path, PathBuf};
 
@@ -200,39 +197,32 @@ pub fn run(a: &RunArgs) -> Result<bool> {
             a.net, input.shape.h, input.shape.w
         )));
     }
-    let opts = ModelOptions {
-        size: Some(input.shape.h),
+    let gpu = Gpu::new(&GpuOptions::from_env()?)?;
+    let opts = LoadOptions {
+        weights: a.weights.as_deref(),
         seed: a.seed,
+        size: input.shape.h,
+        batch: input.shape.n,
         classes: a.classes,
+        labels: a.labels.as_deref(),
+        features: a.features.as_deref(),
+        strict: a.strict,
+        tuning,
         ..Default::default()
     };
-    let opts = head::options_for_weights(&a.net, &opts, a.weights.as_deref())?;
-    let classes = opts
-        .classes
-        .unwrap_or_else(|| head::default_classes(&a.net));
-    let labels = match &a.labels {
-        Some(path) => Some(read_labels(path, classes)?),
-        None => None,
-    };
-    let mut graph = models::build(&a.net, &opts)?;
-    if graph.input.with_n(input.shape.n) != input.shape {
+    let loaded = load(&gpu, &a.net, &opts)?;
+    let takes = loaded.network.input;
+    if takes.with_n(input.shape.n) != input.shape {
         return Err(Error::Invalid(format!(
             "input {} does not fit {}: it takes [N, {}, H, W]",
-            input.shape, a.net, graph.input.c
+            input.shape, a.net, takes.c
         )));
     }
-    let source = weights::load_or_builtin(&mut graph, a.weights.as_deref(), a.strict, a.seed)?;
-    if let Some(w) = source.unexpected_warning() {
+    if let Some(w) = loaded.source.unexpected_warning() {
         eprintln!("warning: {w} (use --strict to refuse)");
     }
-    let weights_name = source.to_string();
-    if let Some(layer) = &a.features {
-        graph = graph.up_to(layer)?;
-    }
-    let gpu = Gpu::new(&GpuOptions::from_env()?)?;
-    let flat = flat_output(&graph);
-    let tuned = tune_graph(&gpu, fuse_owned(graph).graph, input.shape.n, tuning)?;
-    let model = Model::compile(&gpu, &tuned, input.shape.n, true)?;
+    let (model, flat, labels) = (loaded.model, loaded.flat, loaded.labels);
+    let weights_name = loaded.source.to_string();
     let logits = model.run(&input)?.remove(0);
     if let Some(layer) = &a.features {
         let dims = feature_dims(flat, &logits);
@@ -270,13 +260,6 @@ fn feature_dims(flat: bool, out: &Tensor) -> Vec<usize> {
         true => vec![out.shape.n, out.shape.per_sample()],
         false => out.shape.dims().to_vec(),
     }
-}
-
-/// Whether the graph's output is a flat vector per sample (after a flatten, linear or
-/// softmax layer), written `[N, features]` rather than `[N, C, H, W]`.
-fn flat_output(graph: &Graph) -> bool {
-    let op = graph.producer(graph.outputs[0]).map(|n| &n.op);
-    matches!(op, Some(Op::Flatten | Op::Linear(_) | Op::Softmax(_)))
 }
 
 /// What every report of a run names.
