@@ -2,7 +2,7 @@
 //! and the device's ceilings (`--peak`), as tables, one JSON document (`--json`) or a roofline
 //! picture (`--plot`). The measuring is done by `deeper::bench`.
 
-use crate::table::{thousands, Table};
+use crate::table::{measured, thousands, Table, MEASURED};
 use deeper::bench::tuning::Tuning;
 use deeper::bench::{self, peak, plot, BenchOptions, LayerRow, NetworkBench, Peak, SuiteCase};
 use deeper::models::{ModelOptions, NETWORKS};
@@ -344,26 +344,19 @@ fn suite_cmd(gpu: &Gpu, a: &BenchArgs, opts: &BenchOptions, peak: &Peak) -> Resu
         println!("{doc:#}");
         return Ok(ok);
     }
-    let mut t = Table::new(&[
-        "case", "batch", "kernel", "GPU ms", "MACs", "GFLOP/s", "GB/s", "FLOP/B", "%peak", "%roof",
-        "rel L2", "check",
-    ]);
+    let mut t = Table::new(
+        &[
+            ["case", "batch", "kernel"].as_slice(),
+            &MEASURED,
+            &["rel L2", "check"],
+        ]
+        .concat(),
+    );
     for c in &cases {
         let l = &c.total;
-        t.row(vec![
-            l.name.clone(),
-            c.batch.to_string(),
-            l.kernel.clone(),
-            format!("{:.3}", l.gpu_ms),
-            thousands(l.macs),
-            format!("{:.2}", l.gflops),
-            format!("{:.2}", l.gbps),
-            format!("{:.1}", l.intensity),
-            format!("{:.1}", l.pct_peak),
-            format!("{:.1}", l.pct_roof),
-            format!("{:.1e}", c.rel_l2),
-            pass(c.passed),
-        ]);
+        let head = vec![l.name.clone(), c.batch.to_string(), l.kernel.clone()];
+        let tail = vec![format!("{:.1e}", c.rel_l2), pass(c.passed).to_string()];
+        t.row([head, measured(l), tail].concat());
     }
     print!("{}", t.render());
     let timing = cases.first().map_or("-", |c| c.timing);

@@ -3,7 +3,7 @@
 //! holding every variant's time. The measuring is `deeper::bench::layer`.
 
 use crate::parse::{at_least_one, batch, runs, side};
-use crate::table::{thousands, Table};
+use crate::table::{measured, Table, MEASURED};
 use clap::{Args, Subcommand};
 use deeper::bench::layer::{bench_layer, LayerBench, LayerSpec};
 use deeper::bench::{peak, BenchOptions};
@@ -201,26 +201,14 @@ fn print_table(r: &LayerBench) {
         "{} {:?} -> {:?}, timing: {}, median of {} runs per variant",
         r.kind, r.input, r.output, r.timing, r.runs
     );
-    let mut t = Table::new(&[
-        "variant", "kernel", "GPU ms", "MACs", "GFLOP/s", "GB/s", "%peak", "%roof", "check",
-    ]);
+    let mut t = Table::new(&[["variant", "kernel"].as_slice(), &MEASURED, &["check"]].concat());
     for v in &r.variants {
-        let l = &v.row;
         let check = match (v.rel_l2, v.passed) {
             (Some(e), Some(p)) => format!("{} {e:.1e}", if p { "PASS" } else { "FAIL" }),
             _ => "-".into(),
         };
-        t.row(vec![
-            v.variant.clone(),
-            l.kernel.clone(),
-            format!("{:.3}", l.gpu_ms),
-            thousands(l.macs),
-            format!("{:.2}", l.gflops),
-            format!("{:.2}", l.gbps),
-            format!("{:.1}", l.pct_peak),
-            format!("{:.1}", l.pct_roof),
-            check,
-        ]);
+        let head = vec![v.variant.clone(), v.row.kernel.clone()];
+        t.row([head, measured(&v.row), vec![check]].concat());
     }
     print!("{}", t.render());
     println!("fastest: {}", r.best);

@@ -70,3 +70,21 @@ pub fn thousands(v: u64) -> String {
 pub fn shape(s: deeper::Shape) -> String {
     s.to_string()
 }
+
+/// Column titles of [`measured`].
+pub const MEASURED: [&str; 7] = [
+    "GPU ms", "MACs", "GFLOP/s", "GB/s", "FLOP/B", "%peak", "%roof",
+];
+
+/// A measured layer's cells under [`MEASURED`]: time, work, rates and shares of the peak.
+pub fn measured(l: &deeper::bench::LayerRow) -> Vec<String> {
+    vec![
+        format!("{:.3}", l.gpu_ms),
+        thousands(l.macs),
+        format!("{:.2}", l.gflops),
+        format!("{:.2}", l.gbps),
+        format!("{:.1}", l.intensity),
+        format!("{:.1}", l.pct_peak),
+        format!("{:.1}", l.pct_roof),
+    ]
+}
