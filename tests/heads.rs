@@ -104,7 +104,7 @@ fn labels_files_hold_one_label_per_class() {
 #[test]
 fn up_to_keeps_what_a_layer_needs_and_names_the_nearest() {
     let g = build("resnet18", &opts(64, None, 3)).expect("build");
-    let cut = g.up_to("flatten").expect("flatten");
+    let cut = g.clone().up_to("flatten").expect("flatten");
     assert!(cut.nodes.iter().all(|n| n.name != "fc"));
     assert_eq!(cut.nodes.last().map(|n| n.name.as_str()), Some("flatten"));
     let x = input(Shape::new(2, 3, 64, 64), 11);
@@ -118,14 +118,14 @@ fn up_to_keeps_what_a_layer_needs_and_names_the_nearest() {
         "the cut graph computes the same values"
     );
 
-    let inner = g.up_to("layer3.0.downsample.1").expect("inner");
+    let inner = g.clone().up_to("layer3.0.downsample.1").expect("inner");
     assert!(inner.nodes.iter().all(|n| !n.name.starts_with("layer4")));
-    let e = g.up_to("avgpol").expect_err("typo").to_string();
+    let e = g.clone().up_to("avgpol").expect_err("typo").to_string();
     assert!(
         e.contains("no layer 'avgpol'") && e.contains("avgpool"),
         "{e}"
     );
-    let e = g.up_to("layer9").expect_err("typo").to_string();
+    let e = g.clone().up_to("layer9").expect_err("typo").to_string();
     assert!(e.contains("deeper info resnet18"), "{e}");
 }
 
@@ -159,7 +159,7 @@ fn features_on_the_gpu_match_the_cpu() {
         ("googlenet", "inception4a", 96),
     ] {
         let g = build(net, &opts(size, None, 5)).expect("build");
-        let cut = g.up_to(layer).expect(layer);
+        let cut = g.clone().up_to(layer).expect(layer);
         let x = input(Shape::new(2, 3, size, size), 6);
         let want = cpu::run_outputs(&cut, &x).expect("cpu").remove(0);
         let model = Model::compile(gpu, &fuse(&cut).graph, 2, true).expect("compile");
@@ -254,7 +254,7 @@ fn deeper_run_takes_classes_labels_and_features() {
     assert_eq!(arr.dims, [2, 512]);
     let mut g = build("resnet18", &opts(64, Some(10), 0)).expect("build");
     weights::load_file(&mut g, &w, true).expect("load");
-    let want = cpu::run_outputs(&g.up_to("flatten").expect("cut"), &x).expect("cpu");
+    let want = cpu::run_outputs(&g.clone().up_to("flatten").expect("cut"), &x).expect("cpu");
     let got = Tensor::new(Shape::new(2, 512, 1, 1), arr.values).expect("t");
     let c = deeper::compare::compare(&got, &want[0], deeper::compare::NET_TOLERANCE);
     assert!(c.passed(), "{c}");

@@ -9,8 +9,9 @@ use crate::error::{Error, Result};
 
 impl Graph {
     /// This graph returning the output of layer `layer` (a node name as `deeper info` lists
-    /// it: `layer4.2.bn3`, `avgpool`, `flatten`) and holding only the layers it needs.
-    pub fn up_to(&self, layer: &str) -> Result<Graph> {
+    /// it: `layer4.2.bn3`, `avgpool`, `flatten`) and holding only the layers it needs. Takes
+    /// the graph (clone it to keep the whole): the kept layers' weights move, not copy.
+    pub fn up_to(self, layer: &str) -> Result<Graph> {
         let Some(last) = self.nodes.iter().position(|n| n.name == layer) else {
             return Err(self.unknown_layer(layer));
         };
@@ -27,16 +28,15 @@ impl Graph {
         }
         let mut new_value = vec![Value(0); last + 2];
         let mut nodes = Vec::new();
-        for (i, node) in self.nodes[..=last].iter().enumerate() {
+        for (i, mut n) in self.nodes.into_iter().take(last + 1).enumerate() {
             if needed[i] {
-                let mut n = node.clone();
                 n.inputs = n.inputs.iter().map(|v| new_value[v.0]).collect();
                 nodes.push(n);
                 new_value[i + 1] = Value(nodes.len());
             }
         }
         Ok(Graph {
-            name: self.name.clone(),
+            name: self.name,
             input: self.input,
             nodes,
             outputs: vec![new_value[last + 1]],

@@ -19,7 +19,7 @@
 //!     let mut graph = models::build("resnet18", &opts)?;
 //!     weights::load_file(&mut graph, w, false)?;
 //!     let labels = read_labels(Path::new("my_labels.txt"), opts.classes.unwrap_or(1000))?;
-//!     let embed = graph.up_to("flatten")?; // any named layer's output
+//!     let embed = graph.clone().up_to("flatten")?; // any named layer's output
 //!     let gpu = Gpu::new(&GpuOptions::from_env()?)?;
 //!     let model = Model::compile(&gpu, &fuse(&graph).graph, 1, true)?;
 //!     let features = Model::compile(&gpu, &fuse(&embed).graph, 1, true)?;
