@@ -17,9 +17,12 @@
 // BK·BN ≤ 8·WG for every tile of conv2d_tiled.rs.
 //
 // Pipeline constants: BM, BN (≤ 128), TM, TN (4 or 8), WG, KH, KW (the filter: its divisions
-// become multiplications), POINTWISE (1x1, stride 1, no padding: X is the input itself), ACT.
+// become multiplications), POINTWISE (1x1, stride 1, no padding: X is the input itself),
+// W_ROWS (the weight in rows, a fully connected layer's), ACT.
 //
-// Bindings: 0 x [N, cin, H, W] · 1 weight [groups][kpad][mpad4] vec4 (wt[g][k][oc])
+// Bindings: 0 x [N, cin, H, W] · 1 weight [groups][kpad][mpad4] vec4 (wt[g][k][oc]), or with
+//           W_ROWS [cout][kpad] (PyTorch's linear layout, K padded to BK; one group): such a
+//           weight can be split by rows across bindings, one dispatch per chunk
 //           2 bias [C_out] · 3 residual [N, C_out, OH, OW]
 //           4 out [N, out_c_total, OH, OW] at channel out_c_offset · 5 params
 // Grid: groups · tiles_m · tiles_n workgroups (pixel tiles fastest), folded to 2-D.
@@ -34,6 +37,7 @@ override WG: u32 = 256u;
 override KH: u32 = 3u;
 override KW: u32 = 3u;
 override POINTWISE: bool = false;
+override W_ROWS: bool = false;
 
 const BK: u32 = 16u;
 // Row length of both tiles in workgroup memory, in vec4: the largest tile side plus one.
@@ -67,17 +71,42 @@ struct Column {
     ix0: i32,
 }
 
-// This invocation's share of the weight tile at k0: vec4 e = lid + j·WG of [BK][BM/4].
+// This invocation's share of the weight tile at k0: vec4 e = lid + j·WG of [BK][BM/4]
+// (4 channels at one k), or with W_ROWS of [BM][BK/4] (4 k of one channel: BK/4
+// neighbouring invocations read 64 contiguous bytes of a row).
 fn load_a(w_base: u32, m0: u32, k0: u32, lid: u32) -> array<vec4<f32>, 2> {
     var v: array<vec4<f32>, 2>;
     for (var j = 0u; j < 2u; j++) {
         let e = lid + j * WG;
-        let m4 = e % (BM / 4u);
-        if (e < BK * BM / 4u && m0 / 4u + m4 < p.mpad4) {
-            v[j] = weight[w_base + (k0 + e / (BM / 4u)) * p.mpad4 + m4];
+        if (W_ROWS) {
+            let m = e / (BK / 4u);
+            if (e < BK * BM / 4u && m0 + m < p.cout_g) {
+                v[j] = weight[w_base + m * (p.kpad / 4u) + k0 / 4u + e % (BK / 4u)];
+            }
+        } else {
+            let m4 = e % (BM / 4u);
+            if (e < BK * BM / 4u && m0 / 4u + m4 < p.mpad4) {
+                v[j] = weight[w_base + (k0 + e / (BM / 4u)) * p.mpad4 + m4];
+            }
         }
     }
     return v;
+}
+
+// Stores load_a's vec4 into the weight tile [BK][ROW4] (channels along the row); W_ROWS's
+// vec4 run along K, so they go in as 4 scalars.
+fn store_a(ra: array<vec4<f32>, 2>, lid: u32) {
+    for (var j = 0u; j < 2u; j++) {
+        let e = lid + j * WG;
+        if (e >= BK * BM / 4u) { continue; }
+        if (W_ROWS) {
+            let m = e / (BK / 4u);
+            let k = e % (BK / 4u) * 4u;
+            for (var i = 0u; i < 4u; i++) { a_tile[(k + i) * ROW4 + m / 4u][m % 4u] = ra[j][i]; }
+        } else {
+            a_tile[e / (BM / 4u) * ROW4 + e % (BM / 4u)] = ra[j];
+        }
+    }
 }
 
 // This invocation's share of the input tile at k0: rows lid/BN + j·WG/BN of its column,
@@ -127,7 +156,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let pix = q % plane;
     let col = Column(q0 + c < qdim, (n * p.cin + g * p.cin_g) * p.h * p.w, pix,
                      i32(pix / p.ow * p.sh) - i32(p.ph), i32(pix % p.ow * p.sw) - i32(p.pw));
-    let w_base = g * p.kpad * p.mpad4 + m0 / 4u;
+    let w_base = select(g * p.kpad * p.mpad4 + m0 / 4u, m0 * (p.kpad / 4u), W_ROWS);
 
     // The next tiles' loads are issued before the current tiles' products (their latency
     // hides behind the arithmetic), then stored after the barrier.
@@ -135,10 +164,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var rb = load_b(col, 0u, lid);
     var acc: array<vec4<f32>, 16>; // [TM][TN/4], row r at r·2
     for (var k0 = 0u; k0 < p.kpad; k0 += BK) {
-        for (var j = 0u; j < 2u; j++) {
-            let e = lid + j * WG;
-            if (e < BK * BM / 4u) { a_tile[e / (BM / 4u) * ROW4 + e % (BM / 4u)] = ra[j]; }
-        }
+        store_a(ra, lid);
         for (var j = 0u; j < BK * BN / WG; j++) {
             b_tile[(lid / BN + j * (WG / BN)) * ROW4 + c / 4u][c % 4u] = rb[j];
         }

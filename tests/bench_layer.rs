@@ -69,7 +69,7 @@ fn variant_names_are_the_kernels_of_each_kind() {
     let linear = LayerSpec::linear(8, 4, 1);
     assert_eq!(
         variant_names(&linear.op),
-        ["subgroup", "gemv", "vec4", "scalar"]
+        ["subgroup", "gemv", "tiled", "vec4", "scalar"]
     );
     let pool = LayerSpec::pool(8, 8, deeper::ops::Pool2d::max(2, 2, 0), 1);
     assert!(variant_names(&pool.op).is_empty());

@@ -51,7 +51,7 @@ fn resolved(g: &Graph, n: usize, caps: &DeviceCaps) -> Vec<(String, deeper::Shap
 }
 
 #[test]
-fn gpu_rule_puts_every_big_layer_on_tiled_or_winograd_and_small_fc_on_gemv() {
+fn gpu_rule_puts_every_big_layer_on_tiled_or_winograd_and_fc_on_gemv_or_tiled() {
     for subgroups in [true, false] {
         let caps = h200(subgroups);
         for name in NETS {
@@ -69,9 +69,9 @@ fn gpu_rule_puts_every_big_layer_on_tiled_or_winograd_and_small_fc_on_gemv() {
                         }
                         Op::Linear(l) => {
                             let want = match (subgroups, n <= 8) {
+                                (_, false) => LinearKernel::Tiled,
                                 (true, true) => LinearKernel::Gemv,
-                                (true, false) => LinearKernel::Subgroup,
-                                (false, _) => LinearKernel::Vec4,
+                                (false, true) => LinearKernel::Vec4,
                             };
                             assert_eq!(l.kernel, want, "{at}");
                         }

@@ -122,13 +122,22 @@ fn weights_over_the_binding_limit_are_split_by_rows() {
             .expect("upload")
             .rows_per_chunk
     };
-    // (a) linear: 400-byte rows → 2 rows per chunk, 11 rows → 6 dispatches (bias split too).
-    for bias in [true, false] {
+    // (a) linear: 400-byte rows (448 padded for the tiled GEMM) → 2 rows per chunk, 11 rows
+    // → 6 dispatches (bias split too), each writing its own output features.
+    for (bias, kernel) in [true, false]
+        .into_iter()
+        .flat_map(|b| [LinearKernel::Auto, LinearKernel::Tiled].map(|k| (b, k)))
+    {
         let mut fc = Linear::new(100, 11);
-        (fc.bias, fc.activation) = (bias, Tanh);
+        (fc.bias, fc.activation, fc.kernel) = (bias, Tanh, kernel);
         let op = Op::Linear(fc);
         assert_eq!(rows_per_chunk(&op, 6), 2);
-        cx.check("linear split", &op, &[Shape::matrix(2, 100)], 6);
+        cx.check(
+            &format!("linear split {kernel:?}"),
+            &op,
+            &[Shape::matrix(2, 100)],
+            6,
+        );
     }
     // (b) conv, split by output channels in whole groups: (C_in, C_out, kernel, pad, groups,
     // rows per chunk). 3x3 inputs keep the activations under the limit.
@@ -257,19 +266,21 @@ fn fixed_shapes() {
             12,
         );
     }
-    // The vec4 kernels: several 128-row groups, an input that is not a multiple of 32 (the
-    // subgroup kernel's last chunk of 8 vec4 is partial), batch 1 (one sample per invocation)
-    // and batches that leave a partial block of 4 (the GEMV: of 8, and 9 = two blocks).
+    // The vec4 kernels and the tiled GEMM: several 128-row groups, an input that is not a
+    // multiple of 32 (the subgroup kernel's last chunk of 8 vec4 is partial) nor of 16 (the
+    // tiled GEMM's padded rows), batch 1 (one sample per invocation), batches that leave a
+    // partial block of 4 (the GEMV: of 8, and 9 = two blocks) and 70 (two pixel tiles).
     for kernel in [
         LinearKernel::Vec4,
         LinearKernel::Subgroup,
         LinearKernel::Gemv,
+        LinearKernel::Tiled,
     ] {
         let fc = Linear {
             kernel,
             ..with_act(Linear::new(1000, 300), Relu, |l| &mut l.activation)
         };
-        for n in [1, 3, 6, 9] {
+        for n in [1, 3, 6, 9, 70] {
             let x = Shape::matrix(n, 1000);
             let case = format!("linear {kernel:?} batch {n}");
             cx.check(&case, &Op::Linear(fc.clone()), &[x], 13);

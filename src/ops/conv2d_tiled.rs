@@ -13,6 +13,10 @@
 //! [`FILL`] workgroups (small outputs, e.g. batch 1 on 7×7 or 14×14 planes, get the small
 //! tiles), the filter size as pipeline constants (its divisions become multiplications).
 //!
+//! A fully connected layer at larger batches runs here too ([`rows_dispatch`]): a 1x1
+//! convolution over `N` one-pixel images, its weight kept in rows (`[out][kpad]`, the `W_ROWS`
+//! pipeline constant) so that a weight larger than one binding can be split by output rows.
+//!
 //! Shapes: input `[N, C_in, H, W]`, weight `[C_out, C_in/g, kH, kW]` → repacked as above.
 
 use super::conv2d::Conv2d;
@@ -21,6 +25,7 @@ use super::DeviceCaps;
 use crate::shader;
 use crate::shape::{Shape, Window2d};
 use crate::tensor::Tensor;
+use std::ops::Range;
 
 shader!(SHADER, "conv2d_tiled", 5, "act");
 
@@ -137,10 +142,15 @@ pub fn repacked_bytes(c: &Conv2d) -> u64 {
     (c.groups * kpad(c) * mpad4(c) * 16) as u64
 }
 
+/// Whether the tiles fit this device's workgroup memory.
+pub fn fits(caps: &DeviceCaps) -> bool {
+    WORKGROUP_BYTES <= caps.max_workgroup_storage
+}
+
 /// Whether this device runs the kernel for `c`: the repacked weight in one binding and the
 /// tiles within the workgroup memory.
 pub fn runs(c: &Conv2d, caps: &DeviceCaps) -> bool {
-    repacked_bytes(c) <= caps.max_binding && WORKGROUP_BYTES <= caps.max_workgroup_storage
+    repacked_bytes(c) <= caps.max_binding && fits(caps)
 }
 
 /// The weight `[C_out, C_in/g, kH, kW]` as `[groups][kpad][mpad4·4]`, zero-padded, stored as
@@ -178,6 +188,23 @@ pub fn tile_for(c: &Conv2d, out: Shape) -> Tile {
         .unwrap_or(smallest)
 }
 
+/// A fully connected weight `[out, in]` in `W_ROWS`'s layout `[out][kpad]` (each row padded
+/// with zeros to a multiple of [`BK`]); `None` when `in` already is one (the weight as it is).
+pub fn pad_rows(w: &Tensor) -> Option<Tensor> {
+    let (rows, k) = (w.shape.n, w.shape.per_sample());
+    let kp = k.next_multiple_of(BK);
+    (kp != k).then(|| {
+        let mut data = vec![0f32; rows * kp];
+        for (dst, src) in data.chunks_exact_mut(kp).zip(w.data.chunks_exact(k)) {
+            dst[..k].copy_from_slice(src);
+        }
+        Tensor {
+            shape: Shape::matrix(rows, kp),
+            data,
+        }
+    })
+}
+
 /// Whether the window is a 1x1, stride-1, unpadded one (the input is the GEMM's B itself).
 fn pointwise(w: &Window2d) -> bool {
     let unit = |a: &crate::shape::Window| {
@@ -188,6 +215,36 @@ fn pointwise(w: &Window2d) -> bool {
 
 /// One dispatch for the whole batch chunk and every group.
 pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
+    let weight = Arg::Param {
+        index: 0,
+        rows: 0..c.groups * kpad(c),
+    };
+    let [bias, _] = c.epilogue_args(0..c.out_channels);
+    vec![dispatch(c, ctx, [weight, bias], ctx.out_c_offset, false)]
+}
+
+/// Output features `rows` of a fully connected layer seen as `c`, a 1x1 convolution with
+/// `rows.len()` output channels over the `[N, in, 1, 1]` input: its weight (parameter 0, in
+/// [`pad_rows`]'s layout) and bias (parameter 1) are read from those rows, and it writes its
+/// channels at `rows.start` of the output.
+pub fn rows_dispatch(c: &Conv2d, ctx: &LaunchCtx, rows: Range<usize>) -> Dispatch {
+    let weight = Arg::Param {
+        index: 0,
+        rows: rows.clone(),
+    };
+    let [bias, _] = c.epilogue_args(rows.clone());
+    dispatch(c, ctx, [weight, bias], ctx.out_c_offset + rows.start, true)
+}
+
+/// The dispatch of `c` with its `weight` and `bias` bindings, writing from channel `offset`;
+/// `w_rows`: the weight is in rows (`W_ROWS`).
+fn dispatch(
+    c: &Conv2d,
+    ctx: &LaunchCtx,
+    [weight, bias]: [Arg; 2],
+    offset: usize,
+    w_rows: bool,
+) -> Dispatch {
     let (x, o, w) = (ctx.inputs[0], ctx.output, c.window);
     let t = tile_for(c, o);
     let cout_g = c.out_channels / c.groups;
@@ -217,14 +274,10 @@ pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
         has_bias: u(usize::from(c.bias)),
         has_residual: u(usize::from(c.residual)),
         out_c_total: u(ctx.out_c_total),
-        out_c_offset: u(ctx.out_c_offset),
+        out_c_offset: u(offset),
     };
-    let [bias, residual] = c.epilogue_args(0..c.out_channels);
-    let weight = Arg::Param {
-        index: 0,
-        rows: 0..c.groups * kpad(c),
-    };
-    vec![Dispatch {
+    let [_, residual] = c.epilogue_args(0..c.out_channels);
+    Dispatch {
         shader: &SHADER,
         overrides: vec![
             ("BM", u(t.bm)),
@@ -235,10 +288,11 @@ pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
             ("KH", u(w.h.kernel)),
             ("KW", u(w.w.kernel)),
             ("POINTWISE", u(usize::from(pointwise(&w)))),
+            ("W_ROWS", u(usize::from(w_rows))),
             c.activation.constant(),
         ],
         args: vec![Arg::Input(0), weight, bias, residual, Arg::Output],
         uniform: bytemuck::bytes_of(&uniform).to_vec(),
         workgroups: groups_for(c.groups * tiles_m * tiles_n, 1),
-    }]
+    }
 }

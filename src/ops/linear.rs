@@ -3,16 +3,20 @@
 //! (`[N, in, 1, 1]`). A weight larger than one GPU binding (VGG's fc6 is 411 MB) is split by
 //! output rows and run chunk by chunk, each chunk writing its columns of the output.
 //!
-//! Four kernels: `linear_subgroup` (lanes over output rows, the input shared by subgroup
+//! Five kernels: `linear_subgroup` (lanes over output rows, the input shared by subgroup
 //! broadcasts), `linear_gemv` (a subgroup per row reading it as consecutive vec4 and summing
 //! with subgroupAdd: the bandwidth-bound GEMV for GPUs at batch ≤ 8) and `linear_vec4` (a
 //! workgroup per 4 rows, reduced in workgroup memory) when `in` is a multiple of 4 — every
-//! classic network's layers — and `linear` for any `in`. [`Linear::resolve`] picks one per
-//! device and batch; tests force each.
+//! classic network's layers — and `linear` for any `in`; and the convolutions' workgroup-tiled
+//! GEMM (`conv2d_tiled`, the layer as a 1x1 convolution over `N` one-pixel images: the GEMM
+//! for GPUs at larger batches, where each weight row serves many samples).
+//! [`Linear::resolve`] picks one per device and batch; tests force each.
 //!
 //! Shapes: input `[N, in, 1, 1]`, weight `[out, in]`, bias `[out]` → `[N, out, 1, 1]`.
 //! Definition: <https://pytorch.org/docs/stable/generated/torch.nn.Linear.html>
 
+use super::conv2d::{Conv2d, ConvKernel};
+use super::conv2d_tiled as tiled;
 use super::launch::{groups_for, Activation, Arg, Dispatch, LaunchCtx};
 use super::DeviceCaps;
 use crate::error::{Error, Result};
@@ -20,6 +24,7 @@ use crate::shader;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 shader!(SHADER, "linear", 4, "act");
 shader!(VEC4, "linear_vec4", 4, "act");
@@ -38,14 +43,17 @@ pub enum LinearKernel {
     Subgroup,
     /// Needs subgroups; for GPUs at small batches ([`GEMV_MAX_BATCH`]).
     Gemv,
+    /// The workgroup-tiled GEMM of the convolutions; for GPUs at larger batches.
+    Tiled,
 }
 
 impl LinearKernel {
     /// Every concrete kernel (all but `Auto`), the usually fastest first: the autotuner's
     /// candidates in the order it times them, and what the tests run on every shape.
-    pub const ALL: [LinearKernel; 4] = [
+    pub const ALL: [LinearKernel; 5] = [
         LinearKernel::Subgroup,
         LinearKernel::Gemv,
+        LinearKernel::Tiled,
         LinearKernel::Vec4,
         LinearKernel::Scalar,
     ];
@@ -100,22 +108,48 @@ impl Linear {
     }
 
     /// The kernel this layer runs with on a device with `caps` at `batch` samples: the forced
-    /// one when it can run there, else the rule's when `in` is a multiple of 4: on a GPU-type
-    /// adapter with subgroups at batch ≤ [`GEMV_MAX_BATCH`] the GEMV (the weights are streamed
-    /// once, so bandwidth is the limit), else subgroup, then vec4. (llvmpipe, a CPU-type
-    /// adapter, keeps subgroup at every batch.)
+    /// one when it can run there, else the rule's. On a GPU-type adapter above
+    /// [`GEMV_MAX_BATCH`] samples the tiled GEMM (each weight row is reused by the whole batch,
+    /// so arithmetic is the limit); otherwise, when `in` is a multiple of 4, at batch ≤
+    /// [`GEMV_MAX_BATCH`] on a GPU-type adapter with subgroups the GEMV (the weights are streamed
+    /// once, so bandwidth is the limit), else subgroup, then vec4; `linear` for any other `in`.
+    /// (llvmpipe, a CPU-type adapter, keeps subgroup at every batch.)
     pub fn resolve(&self, caps: &DeviceCaps, batch: usize) -> LinearKernel {
+        use LinearKernel::*;
         let vec4 = self.in_features.is_multiple_of(4);
         let gemv = caps.is_gpu() && batch <= GEMV_MAX_BATCH;
+        let tiled = tiled::fits(caps);
         match self.kernel {
-            _ if !vec4 => LinearKernel::Scalar,
-            LinearKernel::Auto if caps.subgroups && gemv => LinearKernel::Gemv,
-            LinearKernel::Gemv if caps.subgroups => LinearKernel::Gemv,
-            LinearKernel::Auto | LinearKernel::Subgroup | LinearKernel::Gemv if caps.subgroups => {
-                LinearKernel::Subgroup
-            }
-            LinearKernel::Auto | LinearKernel::Subgroup | LinearKernel::Gemv => LinearKernel::Vec4,
+            Tiled if tiled => Tiled,
+            Auto if tiled && caps.is_gpu() && batch > GEMV_MAX_BATCH => Tiled,
+            _ if !vec4 => Scalar,
+            Auto if caps.subgroups && gemv => Gemv,
+            Gemv if caps.subgroups => Gemv,
+            Auto | Subgroup | Gemv | Tiled if caps.subgroups => Subgroup,
+            Auto | Subgroup | Gemv | Tiled => Vec4,
             forced => forced,
+        }
+    }
+
+    /// Parameters in the layout of the chosen kernel (resolved): the tiled GEMM's rows padded
+    /// to its reduction step, the others' as given.
+    pub fn gpu_params<'a>(&self, params: &'a [Tensor]) -> Vec<Cow<'a, Tensor>> {
+        let mut v: Vec<Cow<Tensor>> = params.iter().map(Cow::Borrowed).collect();
+        if self.kernel == LinearKernel::Tiled {
+            if let Some(w) = tiled::pad_rows(&params[0]) {
+                v[0] = Cow::Owned(w);
+            }
+        }
+        v
+    }
+
+    /// Output features `rows` as the tiled GEMM's 1x1 convolution.
+    fn as_conv(&self, rows: usize) -> Conv2d {
+        Conv2d {
+            bias: self.bias,
+            activation: self.activation,
+            kernel: ConvKernel::Tiled,
+            ..Conv2d::new(self.in_features, rows, 1, 1, 0)
         }
     }
 
@@ -168,6 +202,9 @@ impl Linear {
         ctx.row_chunks(self.out_features)
             .into_iter()
             .map(|rows| {
+                if self.kernel == LinearKernel::Tiled {
+                    return tiled::rows_dispatch(&self.as_conv(rows.len()), ctx, rows);
+                }
                 let uniform = LinearUniform {
                     n: n as u32,
                     in_f: self.in_features as u32,

@@ -222,6 +222,7 @@ impl Op {
         match self {
             Op::BatchNorm2d(o) => o.gpu_params(params).into_iter().map(Cow::Owned).collect(),
             Op::Conv2d(o) => o.gpu_params(params),
+            Op::Linear(o) => o.gpu_params(params),
             _ => params.iter().map(Cow::Borrowed).collect(),
         }
     }

@@ -92,7 +92,7 @@ pub enum LayerCmd {
 #[derive(Args)]
 pub struct Variant {
     /// Time only this kernel variant (conv: direct, tiled, mm, subgroup, winograd,
-    /// winogradtiled; linear: subgroup, gemv, vec4, scalar); default: every variant that can
+    /// winogradtiled; linear: subgroup, gemv, tiled, vec4, scalar); default: every variant that can
     /// run the layer here.
     #[arg(long)]
     kernel_variant: Option<String>,
