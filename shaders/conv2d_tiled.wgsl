@@ -16,16 +16,23 @@
 // At most 2 weight vec4 and 8 input values per invocation per step: BK·BM/4 ≤ 2·WG and
 // BK·BN ≤ 8·WG for every tile of conv2d_tiled.rs.
 //
+// Split-K (SPLIT, for outputs too small to fill the GPU: batch 1 on 7×7 planes, FC layers):
+// the reduction is cut into `split` slices of `kslice` (a multiple of BK); workgroup
+// s·(groups·tiles_m·tiles_n) + t sums slice s of tile t and writes the bare sums to `out`, then
+// a scratch buffer laid out [split][groups·cout_g][N·OH·OW]; conv2d_tiled_sum.wgsl adds the
+// slices in order and applies the epilogue.
+//
 // Pipeline constants: BM, BN (≤ 128), TM, TN (4 or 8), WG, KH, KW (the filter: its divisions
 // become multiplications), POINTWISE (1x1, stride 1, no padding: X is the input itself),
-// W_ROWS (the weight in rows, a fully connected layer's), ACT.
+// W_ROWS (the weight in rows, a fully connected layer's), SPLIT, ACT.
 //
 // Bindings: 0 x [N, cin, H, W] · 1 weight [groups][kpad][mpad4] vec4 (wt[g][k][oc]), or with
 //           W_ROWS [cout][kpad] (PyTorch's linear layout, K padded to BK; one group): such a
 //           weight can be split by rows across bindings, one dispatch per chunk
 //           2 bias [C_out] · 3 residual [N, C_out, OH, OW]
-//           4 out [N, out_c_total, OH, OW] at channel out_c_offset · 5 params
-// Grid: groups · tiles_m · tiles_n workgroups (pixel tiles fastest), folded to 2-D.
+//           4 out [N, out_c_total, OH, OW] at channel out_c_offset (SPLIT: the partial sums)
+//           5 params
+// Grid: split · groups · tiles_m · tiles_n workgroups (pixel tiles fastest), folded to 2-D.
 
 // act() and its pipeline constant ACT: shaders/common/act.wgsl (appended by shader!).
 
@@ -38,6 +45,7 @@ override KH: u32 = 3u;
 override KW: u32 = 3u;
 override POINTWISE: bool = false;
 override W_ROWS: bool = false;
+override SPLIT: bool = false;
 
 const BK: u32 = 16u;
 // Row length of both tiles in workgroup memory, in vec4: the largest tile side plus one.
@@ -50,6 +58,7 @@ struct Params {
     dh: u32, dw: u32, kdim: u32, kpad: u32,
     mpad4: u32, tiles_m: u32, tiles_n: u32, groups: u32,
     has_bias: u32, has_residual: u32, out_c_total: u32, out_c_offset: u32,
+    split: u32, kslice: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -136,8 +145,13 @@ fn load_b(col: Column, k0: u32, lid: u32) -> array<f32, 8> {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let t = wid.x + wid.y * nwg.x;
-    if (t >= p.groups * p.tiles_m * p.tiles_n) { return; }
+    let tiles = p.groups * p.tiles_m * p.tiles_n;
+    let ts = wid.x + wid.y * nwg.x;
+    if (ts >= p.split * tiles) { return; }
+    let s = ts / tiles;
+    let t = ts % tiles;
+    let kb = s * p.kslice;
+    let ke = min(kb + p.kslice, p.kpad);
     let tn = t % p.tiles_n;
     let tm = (t / p.tiles_n) % p.tiles_m;
     let g = t / (p.tiles_n * p.tiles_m);
@@ -160,16 +174,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
     // The next tiles' loads are issued before the current tiles' products (their latency
     // hides behind the arithmetic), then stored after the barrier.
-    var ra = load_a(w_base, m0, 0u, lid);
-    var rb = load_b(col, 0u, lid);
+    var ra = load_a(w_base, m0, kb, lid);
+    var rb = load_b(col, kb, lid);
     var acc: array<vec4<f32>, 16>; // [TM][TN/4], row r at r·2
-    for (var k0 = 0u; k0 < p.kpad; k0 += BK) {
+    for (var k0 = kb; k0 < ke; k0 += BK) {
         store_a(ra, lid);
         for (var j = 0u; j < BK * BN / WG; j++) {
             b_tile[(lid / BN + j * (WG / BN)) * ROW4 + c / 4u][c % 4u] = rb[j];
         }
         workgroupBarrier();
-        if (k0 + BK < p.kpad) {
+        if (k0 + BK < ke) {
             ra = load_a(w_base, m0, k0 + BK, lid);
             rb = load_b(col, k0 + BK, lid);
         }
@@ -204,6 +218,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
                 if (m >= p.cout_g) { continue; }
                 let oc = g * p.cout_g + m;
                 var v = acc[r * 2u + j][e];
+                if (SPLIT) {
+                    out[(s * res_c + oc) * qdim + qo] = v;
+                    continue;
+                }
                 if (p.has_bias != 0u) { v += bias[oc]; }
                 if (p.has_residual != 0u) { v += residual[(no * res_c + oc) * plane + po]; }
                 out[(no * p.out_c_total + p.out_c_offset + oc) * plane + po] = act(v);

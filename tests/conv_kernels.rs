@@ -244,3 +244,39 @@ fn conv_tiled_tiles() {
     }
     cx.max.report();
 }
+
+/// Split-K on the tiled kernel, where the tiles alone leave the GPU mostly idle: the slice
+/// count (asserted first, with unbounded scratch), then the GPU against the CPU: ResNet-like
+/// 3x3 layers on 7x7 at batch 1 (with a residual and sigmoid: the second pass's epilogue),
+/// grouped (each group's slices apart), a last slice shorter than the others (34 steps in 4
+/// slices of 9), a 1x1 on 14x14 at batch 3, and the scratch capping the slices.
+#[test]
+fn conv_tiled_split_k() {
+    use deeper::ops::conv2d_tiled::split_for;
+    let Some(g) = gpu() else { return };
+    let cx = Cx::new(g);
+    let mut l4 = Conv2d::new(256, 64, 3, 1, 1);
+    (l4.residual, l4.activation) = (true, Sigmoid);
+    let uneven = Conv2d::new(60, 20, 3, 1, 1).with_activation(Relu);
+    let cases = [
+        ("3x3 on 7x7, residual", l4.clone(), sh(1, 256, 7, 7), 18),
+        ("groups 4", grouped(256, 64, 3, 1, 4), sh(2, 256, 6, 5), 4),
+        ("uneven slices", uneven, sh(2, 60, 5, 5), 4),
+        ("1x1", Conv2d::new(512, 40, 1, 1, 0), sh(3, 512, 14, 14), 4),
+    ];
+    for (i, (name, conv, x, split)) in cases.into_iter().enumerate() {
+        let (oh, ow) = conv.window.output_hw("t", x.h, x.w).expect("output size");
+        let out = sh(x.n, conv.out_channels, oh, ow);
+        assert_eq!(split_for(&conv, out, usize::MAX), split, "{name}");
+        let mut shapes = vec![x];
+        if conv.residual {
+            shapes.push(out);
+        }
+        let tiled = with_kernel(&conv, ConvKernel::Tiled);
+        cx.check(name, &tiled, &shapes, 70 + i as u64);
+    }
+    let out = sh(1, 64, 7, 7);
+    assert_eq!(split_for(&l4, out, 3 * out.numel() + 5), 3);
+    assert_eq!(split_for(&l4, out, out.numel()), 1);
+    cx.max.report();
+}

@@ -117,3 +117,23 @@ fn conv_and_linear_kernels_keep_nan_through_relu() {
         check(g, &format!("linear {kernel:?}"), &op, &mut x, &[45], false);
     }
 }
+
+/// The tiled kernel's split-K: the activation is applied by the second pass
+/// (`conv2d_tiled_sum`), after the slices are added.
+#[test]
+fn tiled_split_k_keeps_nan_through_relu() {
+    use deeper::ops::conv2d_tiled::split_for;
+    let Some(g) = gpu() else { return };
+    let conv = Conv2d::new(64, 12, 3, 1, 1).with_activation(Relu);
+    assert_eq!(split_for(&conv, sh(2, 12, 7, 8), usize::MAX), 4);
+    let op = with_kernel(&conv, ConvKernel::Tiled);
+    let mut x = [uniform(sh(2, 64, 7, 8), &mut Rng::new(7))];
+    check(g, "conv Tiled split-K", &op, &mut x, &[40, 3000], false);
+    let fc = Op::Linear(Linear {
+        activation: Relu,
+        kernel: LinearKernel::Tiled,
+        ..Linear::new(256, 9)
+    });
+    let mut x = [uniform(sh(3, 256, 1, 1), &mut Rng::new(8))];
+    check(g, "linear Tiled split-K", &fc, &mut x, &[300], false);
+}

@@ -15,6 +15,7 @@ use deeper::ops::conv2d_direct::ConvUniform;
 use deeper::ops::conv2d_mm::{Im2colUniform, MmUniform};
 use deeper::ops::conv2d_subgroup::WindowUniform;
 use deeper::ops::conv2d_tiled::TiledUniform;
+use deeper::ops::conv2d_tiled_sum::SumUniform;
 use deeper::ops::conv2d_winograd::{InputUniform, OutputUniform};
 use deeper::ops::linear::LinearUniform;
 use deeper::ops::lrn::LrnUniform;
@@ -81,7 +82,10 @@ fn mirror_for(shader: &str) -> Option<Mirror> {
     Some(match shader {
         "conv2d_tiled" => mirror!(TiledUniform =>
             n, cin, h, w, cout_g, cin_g, oh, ow, sh, sw, ph, pw, dh, dw, kdim, kpad,
-            mpad4, tiles_m, tiles_n, groups, has_bias, has_residual, out_c_total, out_c_offset),
+            mpad4, tiles_m, tiles_n, groups, has_bias, has_residual, out_c_total, out_c_offset,
+            split, kslice, _pad0, _pad1),
+        "conv2d_tiled_sum" => mirror!(SumUniform =>
+            split, c, qdim, plane, has_bias, has_residual, out_c_total, out_c_offset),
         "conv2d_direct" => mirror!(ConvUniform =>
             n, cin, h, w, cout, oc_base, cout_per_group, cin_per_group, oh, ow, kh, kw,
             sh, sw, ph, pw, dh, dw, has_bias, has_residual, res_c, out_c_total, out_c_offset, _pad0),

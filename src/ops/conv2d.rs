@@ -109,7 +109,7 @@ pub const KERNELS: [KernelEntry; 6] = [
         kernel: ConvKernel::Tiled,
         runs: conv2d_tiled::runs,
         repack: Some(conv2d_tiled::repack),
-        scratch_elems: no_scratch,
+        scratch_elems: conv2d_tiled::scratch_elems,
         dispatches: conv2d_tiled::dispatches,
     },
     KernelEntry {

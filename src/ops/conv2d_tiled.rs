@@ -20,7 +20,8 @@
 //! Shapes: input `[N, C_in, H, W]`, weight `[C_out, C_in/g, kH, kW]` → repacked as above.
 
 use super::conv2d::Conv2d;
-use super::launch::{groups_for, Arg, Dispatch, LaunchCtx};
+use super::conv2d_tiled_sum;
+use super::launch::{groups_for, Activation, Arg, Dispatch, LaunchCtx};
 use super::DeviceCaps;
 use crate::shader;
 use crate::shape::{Shape, Window2d};
@@ -34,8 +35,12 @@ pub const BK: usize = 16;
 /// Workgroup memory the shader declares: two tiles of `BK` rows of 33 vec4 (the largest tile
 /// side, 128, plus one vec4 of padding against bank conflicts).
 pub const WORKGROUP_BYTES: u32 = 2 * (BK as u32) * 33 * 16;
-/// Workgroups below which a smaller tile is taken (about two per multiprocessor of a big GPU).
+/// Workgroups below which a smaller tile is taken, and then the reduction split (about two
+/// per multiprocessor of a big GPU).
 pub const FILL: usize = 256;
+/// Steps of [`BK`] a split-K slice has at least (shorter slices would cost more in partial
+/// sums written and re-read than the extra workgroups bring).
+pub const MIN_SLICE_STEPS: usize = 8;
 
 /// One tile shape: `bm` output channels × `bn` pixels, `tm × tn` per invocation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +132,11 @@ pub struct TiledUniform {
     pub has_residual: u32,
     pub out_c_total: u32,
     pub out_c_offset: u32,
+    /// Split-K: slices, and the reduction length of each (a multiple of [`BK`]).
+    pub split: u32,
+    pub kslice: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
 }
 
 fn kpad(c: &Conv2d) -> usize {
@@ -170,13 +180,21 @@ pub fn repack(c: &Conv2d, w: &Tensor) -> Tensor {
     }
 }
 
+/// Tiles along the channels and along the pixels of one group for tile `t`.
+fn tiles(c: &Conv2d, out: Shape, t: Tile) -> [usize; 2] {
+    let cout_g = c.out_channels / c.groups;
+    [
+        cout_g.div_ceil(t.bm),
+        (out.n * out.h * out.w).div_ceil(t.bn),
+    ]
+}
+
 /// The tile for `c` with output `out`: among those whose channel side is at most the group's
 /// channels rounded up to 32, the largest that still gives [`FILL`] workgroups, else the
 /// smallest.
 pub fn tile_for(c: &Conv2d, out: Shape) -> Tile {
     let cout_g = c.out_channels / c.groups;
-    let pixels = out.n * out.h * out.w;
-    let count = |t: &Tile| c.groups * cout_g.div_ceil(t.bm) * pixels.div_ceil(t.bn);
+    let count = |t: &Tile| c.groups * tiles(c, out, *t).iter().product::<usize>();
     let side = cout_g.next_multiple_of(32);
     let mut fitting = TILES.iter().filter(|t| t.bm <= side);
     let smallest = TILES[TILES.len() - 1];
@@ -205,6 +223,38 @@ pub fn pad_rows(w: &Tensor) -> Option<Tensor> {
     })
 }
 
+/// Reduction slices for `c` on output `out` (1: no split-K): where the tiles alone give fewer
+/// than [`FILL`] workgroups, enough slices to make up for it, each at least
+/// [`MIN_SLICE_STEPS`] steps of [`BK`], their partial sums (`slices · C_out · N·OH·OW` f32)
+/// within `capacity` (the scratch buffer's).
+pub fn split_for(c: &Conv2d, out: Shape, capacity: usize) -> usize {
+    let count = c.groups * tiles(c, out, tile_for(c, out)).iter().product::<usize>();
+    let steps = kpad(c) / BK;
+    let per_slice = (c.out_channels * out.n * out.h * out.w).max(1);
+    let want = FILL
+        .div_ceil(count)
+        .min(steps / MIN_SLICE_STEPS)
+        .min(capacity / per_slice);
+    match want {
+        0 | 1 => 1,
+        _ => steps.div_ceil(steps.div_ceil(want)),
+    }
+}
+
+/// Reduction length of one slice when split `split` ways: whole steps of [`BK`], the last
+/// slice possibly shorter, none empty.
+fn kslice(c: &Conv2d, split: usize) -> usize {
+    (kpad(c) / BK).div_ceil(split) * BK
+}
+
+/// Scratch for split-K's partial sums on output `out` (none when the layer is not split).
+pub fn scratch_elems(c: &Conv2d, out: Shape) -> [usize; 2] {
+    match split_for(c, out, usize::MAX) {
+        1 => [0, 0],
+        split => [split * c.out_channels * out.n * out.h * out.w, 0],
+    }
+}
+
 /// Whether the window is a 1x1, stride-1, unpadded one (the input is the GEMM's B itself).
 fn pointwise(w: &Window2d) -> bool {
     let unit = |a: &crate::shape::Window| {
@@ -213,42 +263,43 @@ fn pointwise(w: &Window2d) -> bool {
     unit(&w.h) && unit(&w.w)
 }
 
-/// One dispatch for the whole batch chunk and every group.
+/// The dispatches for the whole batch chunk and every group: one, or with split-K the
+/// partial sums and [`conv2d_tiled_sum`](super::conv2d_tiled_sum).
 pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
     let weight = Arg::Param {
         index: 0,
         rows: 0..c.groups * kpad(c),
     };
-    let [bias, _] = c.epilogue_args(0..c.out_channels);
-    vec![dispatch(c, ctx, [weight, bias], ctx.out_c_offset, false)]
+    dispatch(c, ctx, weight, 0..c.out_channels, false)
 }
 
 /// Output features `rows` of a fully connected layer seen as `c`, a 1x1 convolution with
 /// `rows.len()` output channels over the `[N, in, 1, 1]` input: its weight (parameter 0, in
 /// [`pad_rows`]'s layout) and bias (parameter 1) are read from those rows, and it writes its
 /// channels at `rows.start` of the output.
-pub fn rows_dispatch(c: &Conv2d, ctx: &LaunchCtx, rows: Range<usize>) -> Dispatch {
+pub fn rows_dispatches(c: &Conv2d, ctx: &LaunchCtx, rows: Range<usize>) -> Vec<Dispatch> {
     let weight = Arg::Param {
         index: 0,
         rows: rows.clone(),
     };
-    let [bias, _] = c.epilogue_args(rows.clone());
-    dispatch(c, ctx, [weight, bias], ctx.out_c_offset + rows.start, true)
+    dispatch(c, ctx, weight, rows, true)
 }
 
-/// The dispatch of `c` with its `weight` and `bias` bindings, writing from channel `offset`;
-/// `w_rows`: the weight is in rows (`W_ROWS`).
+/// The dispatches of `c` reading `weight` (in rows when `w_rows`: `W_ROWS`) and the bias of
+/// output channels `rows` of the layer, which it writes from `rows.start` on.
 fn dispatch(
     c: &Conv2d,
     ctx: &LaunchCtx,
-    [weight, bias]: [Arg; 2],
-    offset: usize,
+    weight: Arg,
+    rows: Range<usize>,
     w_rows: bool,
-) -> Dispatch {
+) -> Vec<Dispatch> {
     let (x, o, w) = (ctx.inputs[0], ctx.output, c.window);
     let t = tile_for(c, o);
+    let split = split_for(c, o, ctx.scratch_elems[0]);
     let cout_g = c.out_channels / c.groups;
-    let (tiles_m, tiles_n) = (cout_g.div_ceil(t.bm), (o.n * o.h * o.w).div_ceil(t.bn));
+    let [tiles_m, tiles_n] = tiles(c, o, t);
+    let offset = ctx.out_c_offset + rows.start;
     let u = |v: usize| v as u32;
     let uniform = TiledUniform {
         n: u(o.n),
@@ -275,9 +326,30 @@ fn dispatch(
         has_residual: u(usize::from(c.residual)),
         out_c_total: u(ctx.out_c_total),
         out_c_offset: u(offset),
+        split: u(split),
+        kslice: u(kslice(c, split)),
+        _pad0: 0,
+        _pad1: 0,
     };
-    let [_, residual] = c.epilogue_args(0..c.out_channels);
-    Dispatch {
+    let epilogue = c.epilogue_args(rows);
+    let (act, args) = match split {
+        1 => {
+            let [bias, residual] = epilogue.clone();
+            let args = vec![Arg::Input(0), weight, bias, residual, Arg::Output];
+            (c.activation, args)
+        }
+        _ => {
+            let args = vec![
+                Arg::Input(0),
+                weight,
+                Arg::Dummy,
+                Arg::Dummy,
+                Arg::Scratch(0),
+            ];
+            (Activation::None, args)
+        }
+    };
+    let mut v = vec![Dispatch {
         shader: &SHADER,
         overrides: vec![
             ("BM", u(t.bm)),
@@ -289,10 +361,16 @@ fn dispatch(
             ("KW", u(w.w.kernel)),
             ("POINTWISE", u(usize::from(pointwise(&w)))),
             ("W_ROWS", u(usize::from(w_rows))),
-            c.activation.constant(),
+            ("SPLIT", u(usize::from(split > 1))),
+            act.constant(),
         ],
-        args: vec![Arg::Input(0), weight, bias, residual, Arg::Output],
+        args,
         uniform: bytemuck::bytes_of(&uniform).to_vec(),
-        workgroups: groups_for(c.groups * tiles_m * tiles_n, 1),
+        workgroups: groups_for(split * c.groups * tiles_m * tiles_n, 1),
+    }];
+    if split > 1 {
+        let dest = [ctx.out_c_total, offset];
+        v.push(conv2d_tiled_sum::dispatch(c, o, split, epilogue, dest));
     }
+    v
 }

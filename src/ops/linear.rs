@@ -143,6 +143,15 @@ impl Linear {
         v
     }
 
+    /// f32 elements of the two scratch buffers the (resolved) kernel would like for `out`: the
+    /// tiled GEMM's split-K partial sums.
+    pub fn scratch_elems(&self, out: Shape) -> [usize; 2] {
+        match self.kernel {
+            LinearKernel::Tiled => tiled::scratch_elems(&self.as_conv(self.out_features), out),
+            _ => [0, 0],
+        }
+    }
+
     /// Output features `rows` as the tiled GEMM's 1x1 convolution.
     fn as_conv(&self, rows: usize) -> Conv2d {
         Conv2d {
@@ -201,9 +210,9 @@ impl Linear {
         let n = ctx.inputs[0].n;
         ctx.row_chunks(self.out_features)
             .into_iter()
-            .map(|rows| {
+            .flat_map(|rows| {
                 if self.kernel == LinearKernel::Tiled {
-                    return tiled::rows_dispatch(&self.as_conv(rows.len()), ctx, rows);
+                    return tiled::rows_dispatches(&self.as_conv(rows.len()), ctx, rows);
                 }
                 let uniform = LinearUniform {
                     n: n as u32,
@@ -236,7 +245,7 @@ impl Linear {
                     _ => (&SHADER, Vec::new(), 1, BATCH_BLOCK),
                 };
                 overrides.push(self.activation.constant());
-                Dispatch {
+                vec![Dispatch {
                     shader,
                     overrides,
                     args: vec![
@@ -253,7 +262,7 @@ impl Linear {
                         rows.len().div_ceil(rows_per_group) * n.div_ceil(samples),
                         1,
                     ),
-                }
+                }]
             })
             .collect()
     }

@@ -15,6 +15,7 @@ pub mod conv2d_direct;
 pub mod conv2d_mm;
 pub mod conv2d_subgroup;
 pub mod conv2d_tiled;
+pub mod conv2d_tiled_sum;
 pub mod conv2d_winograd;
 pub mod conv2d_winograd_tiled;
 pub mod launch;
@@ -212,6 +213,7 @@ impl Op {
     pub fn scratch_elems(&self, out: Shape) -> [usize; 2] {
         match self {
             Op::Conv2d(c) => c.scratch_elems(out),
+            Op::Linear(l) => l.scratch_elems(out),
             _ => [0, 0],
         }
     }
@@ -262,6 +264,7 @@ impl Op {
         vec![
             &conv2d_direct::DIRECT,
             &conv2d_tiled::SHADER,
+            &conv2d_tiled_sum::SHADER,
             &conv2d_mm::IM2COL,
             &conv2d_mm::MM,
             &conv2d_subgroup::SHADER,
