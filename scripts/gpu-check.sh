@@ -19,7 +19,7 @@
 #   autotune.json             the autotuner's cache after the run (empty at the start unless
 #                             prepare was given AUTOTUNE_SEED=FILE), for the next run
 #   nan.txt                   tests/nan.rs, run first
-#   layers.jsonl              `deeper bench conv|linear --json` on five conv and two FC shapes:
+#   layers.jsonl              `deeper bench conv|linear --json` on six conv and three FC shapes:
 #                             every kernel variant's time (tiled, winogradtiled, gemv, …)
 #   threads.txt               `deeper bench resnet50 --threads 4`: 4 callers on one model vs 1
 #   tests.txt main_job.txt    the GPU test binaries (DEEPER_REQUIRE_GPU=1), the main job
@@ -127,11 +127,13 @@ bench_layers() {
         "--in 512 --out 512 --size 7 --kernel 3 --pad 1 --batch 32" \
         "--in 2048 --out 512 --size 7 --kernel 1 --batch 32" \
         "--in 64 --out 64 --size 56 --kernel 3 --pad 1 --batch 1" \
-        "--in 512 --out 512 --size 14 --kernel 3 --pad 1 --batch 1"; do
+        "--in 512 --out 512 --size 14 --kernel 3 --pad 1 --batch 1" \
+        "--in 512 --out 512 --size 7 --kernel 3 --pad 1 --batch 1"; do
         # shellcheck disable=SC2086
         "$d" bench conv $args --runs 10 --json >> "$f" 2>> "$out/bench.err" || true
     done
-    for args in "--in 25088 --out 4096 --batch 1" "--in 2048 --out 1000 --batch 32"; do
+    for args in "--in 25088 --out 4096 --batch 1" "--in 25088 --out 4096 --batch 32" \
+        "--in 2048 --out 1000 --batch 32"; do
         # shellcheck disable=SC2086
         "$d" bench linear $args --runs 10 --json >> "$f" 2>> "$out/bench.err" || true
     done

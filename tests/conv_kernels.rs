@@ -185,7 +185,8 @@ fn subgroup_kernel_is_tested_where_available() {
 /// asserted first): 128x128 on an odd plane of 8,281 pixels with K = 27 (padded to 32), and
 /// 1x1 (the pointwise gather) with a residual; 64x128 and 64x64 grouped (4 groups of 40
 /// channels: a partial channel tile); 32x64 on ResNet's 7x7 and 14x14 planes at batch 1 and 3
-/// (odd N·OH·OW), 3x3 stride 2 and AlexNet's 11x11 stride 4.
+/// (odd N·OH·OW), 3x3 stride 2 and AlexNet's 11x11 stride 4; 64x32 on at most 32 pixels (a
+/// residual 3x3 on 4x4 at batch 2, a 1x1 on 5x5).
 #[test]
 fn conv_tiled_tiles() {
     use deeper::ops::conv2d_tiled::{tile_for, TILES};
@@ -218,7 +219,7 @@ fn conv_tiled_tiles() {
                 "32x64, ResNet plane",
                 l4.clone(),
                 vec![sh(n, 64, hw, hw), sh(n, 48, hw, hw)],
-                3,
+                4,
             ));
         }
     }
@@ -226,12 +227,26 @@ fn conv_tiled_tiles() {
         "32x64, 3x3 stride 2",
         Conv2d::new(16, 24, 3, 2, 1),
         vec![sh(3, 16, 13, 13)],
-        3,
+        4,
     ));
     cases.push((
         "32x64, 11x11 stride 4",
         Conv2d::new(3, 20, 11, 4, 2),
         vec![sh(2, 3, 39, 39)],
+        4,
+    ));
+    let mut few = Conv2d::new(40, 80, 3, 1, 1);
+    (few.residual, few.activation) = (true, Relu);
+    cases.push((
+        "64x32, 32 pixels",
+        few,
+        vec![sh(2, 40, 4, 4), sh(2, 80, 4, 4)],
+        3,
+    ));
+    cases.push((
+        "64x32, 1x1 on 25 pixels",
+        Conv2d::new(100, 70, 1, 1, 0),
+        vec![sh(1, 100, 5, 5)],
         3,
     ));
     for (i, (name, conv, shapes, tile)) in cases.into_iter().enumerate() {

@@ -9,7 +9,7 @@
 //! The weight is repacked once at load into `[groups][kpad][mpad4]` vec4 (K-major, the channels
 //! of a group padded to 4 and K to `BK` with zeros), so the weight tile arrives as aligned vec4
 //! without bounds checks along K. The tile shape is chosen per dispatch from [`TILES`]: the
-//! largest whose channel side does not waste more than half a tile and that still yields
+//! largest whose sides do not waste more than half a tile and that still yields
 //! [`FILL`] workgroups (small outputs, e.g. batch 1 on 7×7 or 14×14 planes, get the small
 //! tiles), the filter size as pipeline constants (its divisions become multiplications).
 //!
@@ -59,8 +59,9 @@ impl Tile {
 }
 
 /// The tile shapes, largest first: 128×128 (8×8 each, 256 invocations), 64×128 (4×8, 256),
-/// 64×64 (4×4, 256) and 32×64 (4×4, 128).
-pub const TILES: [Tile; 4] = [
+/// 64×64 (4×4, 256), 64×32 (4×4, 128: for at most 32 pixels, e.g. FC layers at batch ≤ 32)
+/// and 32×64 (4×4, 128).
+pub const TILES: [Tile; 5] = [
     Tile {
         bm: 128,
         bn: 128,
@@ -76,6 +77,12 @@ pub const TILES: [Tile; 4] = [
     Tile {
         bm: 64,
         bn: 64,
+        tm: 4,
+        tn: 4,
+    },
+    Tile {
+        bm: 64,
+        bn: 32,
         tm: 4,
         tn: 4,
     },
@@ -190,13 +197,15 @@ fn tiles(c: &Conv2d, out: Shape, t: Tile) -> [usize; 2] {
 }
 
 /// The tile for `c` with output `out`: among those whose channel side is at most the group's
-/// channels rounded up to 32, the largest that still gives [`FILL`] workgroups, else the
-/// smallest.
+/// channels rounded up to 32 and whose pixel side at most the pixels rounded up to 32 (neither
+/// more than half empty), the largest that still gives [`FILL`] workgroups, else the
+/// smallest; the last of [`TILES`] where none fits.
 pub fn tile_for(c: &Conv2d, out: Shape) -> Tile {
     let cout_g = c.out_channels / c.groups;
     let count = |t: &Tile| c.groups * tiles(c, out, *t).iter().product::<usize>();
     let side = cout_g.next_multiple_of(32);
-    let mut fitting = TILES.iter().filter(|t| t.bm <= side);
+    let cols = (out.n * out.h * out.w).next_multiple_of(32);
+    let mut fitting = TILES.iter().filter(|t| t.bm <= side && t.bn <= cols);
     let smallest = TILES[TILES.len() - 1];
     fitting
         .clone()
