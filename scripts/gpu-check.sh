@@ -21,6 +21,8 @@
 #   nan.txt                   tests/nan.rs, run first
 #   layers.jsonl              `deeper bench conv|linear --json` on six conv and three FC shapes:
 #                             every kernel variant's time (tiled, winogradtiled, gemv, …)
+#   rule_b1.jsonl             `deeper bench <net> --no-autotune --json` (the untuned rule) for
+#                             $RULE_NETS at batch 1: against deeper_b1.jsonl, rule vs tuned
 #   threads.txt               `deeper bench resnet50 --threads 4`: 4 callers on one model vs 1
 #   tests.txt main_job.txt    the GPU test binaries (DEEPER_REQUIRE_GPU=1), the main job
 #   timings.txt               seconds per phase
@@ -97,11 +99,16 @@ phase() {
     echo "$name: $((SECONDS - t)) s (exit $rc)" | tee -a "$out/timings.txt"
 }
 
+# `bench_nets BATCH FILE NET... [--FLAG...]`: `deeper bench NET --json` for each NET, the
+# flags (e.g. --no-autotune) passed to each.
 bench_nets() {
-    local batch=$1 file=$2
+    local batch=$1 file=$2 nets=() flags=()
     shift 2
-    for net in "$@"; do
-        "$BIN/deeper" bench "$net" --batch "$batch" --runs 10 --json >> "$file" \
+    for a in "$@"; do
+        case "$a" in --*) flags+=("$a") ;; *) nets+=("$a") ;; esac
+    done
+    for net in "${nets[@]}"; do
+        "$BIN/deeper" bench "$net" --batch "$batch" --runs 10 --json "${flags[@]}" >> "$file" \
             2>> "$out/bench.err" || echo "deeper bench $net --batch $batch failed" >&2
     done
 }
@@ -195,6 +202,9 @@ run() {
         --device "$TORCH_DEVICE" --out "$out/torch.jsonl"
     write_table
     phase "layers" 60 self _layers
+    # shellcheck disable=SC2086
+    phase "rule b1" 30 self _bench 1 "$out/rule_b1.jsonl" ${RULE_NETS:-resnet18 resnet50 googlenet} \
+        --no-autotune
     phase "threads" 30 sh -c "'$BIN/deeper' bench resnet50 --threads 4 --runs 10 > '$out/threads.txt' 2>&1"
     phase "tests" 150 self _tests
     phase "main job" 60 sh -c "'$BIN/deeper' > '$out/main_job.txt' 2>&1"
