@@ -13,7 +13,7 @@
 //! [`FILL`] workgroups (small outputs, e.g. batch 1 on 7×7 or 14×14 planes, get the small
 //! tiles), the filter size as pipeline constants (its divisions become multiplications).
 //!
-//! A fully connected layer at larger batches runs here too ([`rows_dispatch`]): a 1x1
+//! A fully connected layer at larger batches runs here too ([`rows_dispatches`]): a 1x1
 //! convolution over `N` one-pixel images, its weight kept in rows (`[out][kpad]`, the `W_ROWS`
 //! pipeline constant) so that a weight larger than one binding can be split by output rows.
 //!
@@ -273,7 +273,7 @@ fn pointwise(w: &Window2d) -> bool {
 }
 
 /// The dispatches for the whole batch chunk and every group: one, or with split-K the
-/// partial sums and [`conv2d_tiled_sum`](super::conv2d_tiled_sum).
+/// partial sums and [`conv2d_tiled_sum`].
 pub fn dispatches(c: &Conv2d, ctx: &LaunchCtx) -> Vec<Dispatch> {
     let weight = Arg::Param {
         index: 0,
