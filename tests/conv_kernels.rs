@@ -181,6 +181,12 @@ fn subgroup_kernel_is_tested_where_available() {
     );
 }
 
+/// The output shape of `c` on input `x`.
+fn conv_out(c: &Conv2d, x: deeper::Shape) -> deeper::Shape {
+    let (oh, ow) = c.window.output_hw("t", x.h, x.w).expect("output size");
+    sh(x.n, c.out_channels, oh, ow)
+}
+
 /// The tiled kernel in each of its tile shapes (`conv2d_tiled::TILES`, the rule's choice
 /// asserted first): 128x128 on an odd plane of 8,281 pixels with K = 27 (padded to 32), and
 /// 1x1 (the pointwise gather) with a residual; 64x128 and 64x64 grouped (4 groups of 40
@@ -193,10 +199,6 @@ fn conv_tiled_tiles() {
     let Some(g) = gpu() else { return };
     let cx = Cx::new(g);
     let tiled = |c: &Conv2d| with_kernel(c, ConvKernel::Tiled);
-    let out = |c: &Conv2d, s: deeper::Shape| {
-        let (oh, ow) = c.window.output_hw("t", s.h, s.w).expect("output size");
-        sh(s.n, c.out_channels, oh, ow)
-    };
     let mut cases: Vec<(&str, Conv2d, Vec<deeper::Shape>, usize)> = Vec::new();
     let c = Conv2d::new(3, 130, 3, 1, 1).with_activation(Relu);
     cases.push(("128x128, 3x3", c, vec![sh(2, 3, 91, 91)], 0));
@@ -251,7 +253,7 @@ fn conv_tiled_tiles() {
     ));
     for (i, (name, conv, shapes, tile)) in cases.into_iter().enumerate() {
         assert_eq!(
-            tile_for(&conv, out(&conv, shapes[0])),
+            tile_for(&conv, conv_out(&conv, shapes[0])),
             TILES[tile],
             "{name}"
         );
@@ -280,8 +282,7 @@ fn conv_tiled_split_k() {
         ("1x1", Conv2d::new(512, 40, 1, 1, 0), sh(3, 512, 14, 14), 4),
     ];
     for (i, (name, conv, x, split)) in cases.into_iter().enumerate() {
-        let (oh, ow) = conv.window.output_hw("t", x.h, x.w).expect("output size");
-        let out = sh(x.n, conv.out_channels, oh, ow);
+        let out = conv_out(&conv, x);
         assert_eq!(split_for(&conv, out, usize::MAX), split, "{name}");
         let mut shapes = vec![x];
         if conv.residual {

@@ -187,13 +187,21 @@ pub fn repack(c: &Conv2d, w: &Tensor) -> Tensor {
     }
 }
 
+/// Output pixels of the batch chunk: the GEMM's N dimension, `N·OH·OW`.
+fn pixels(out: Shape) -> usize {
+    out.n * out.h * out.w
+}
+
 /// Tiles along the channels and along the pixels of one group for tile `t`.
 fn tiles(c: &Conv2d, out: Shape, t: Tile) -> [usize; 2] {
     let cout_g = c.out_channels / c.groups;
-    [
-        cout_g.div_ceil(t.bm),
-        (out.n * out.h * out.w).div_ceil(t.bn),
-    ]
+    [cout_g.div_ceil(t.bm), pixels(out).div_ceil(t.bn)]
+}
+
+/// f32 partial sums of one split-K slice: `C_out · N·OH·OW` (`C_out` is `c`'s, which for a
+/// fully connected chunk is the chunk's, not the output's `c`).
+fn slice_elems(c: &Conv2d, out: Shape) -> usize {
+    c.out_channels * pixels(out)
 }
 
 /// The tile for `c` with output `out`: among those whose channel side is at most the group's
@@ -204,7 +212,7 @@ pub fn tile_for(c: &Conv2d, out: Shape) -> Tile {
     let cout_g = c.out_channels / c.groups;
     let count = |t: &Tile| c.groups * tiles(c, out, *t).iter().product::<usize>();
     let side = cout_g.next_multiple_of(32);
-    let cols = (out.n * out.h * out.w).next_multiple_of(32);
+    let cols = pixels(out).next_multiple_of(32);
     let mut fitting = TILES.iter().filter(|t| t.bm <= side && t.bn <= cols);
     let smallest = TILES[TILES.len() - 1];
     fitting
@@ -239,11 +247,10 @@ pub fn pad_rows(w: &Tensor) -> Option<Tensor> {
 pub fn split_for(c: &Conv2d, out: Shape, capacity: usize) -> usize {
     let count = c.groups * tiles(c, out, tile_for(c, out)).iter().product::<usize>();
     let steps = kpad(c) / BK;
-    let per_slice = (c.out_channels * out.n * out.h * out.w).max(1);
     let want = FILL
         .div_ceil(count)
         .min(steps / MIN_SLICE_STEPS)
-        .min(capacity / per_slice);
+        .min(capacity / slice_elems(c, out).max(1));
     match want {
         0 | 1 => 1,
         _ => steps.div_ceil(steps.div_ceil(want)),
@@ -260,7 +267,7 @@ fn kslice(c: &Conv2d, split: usize) -> usize {
 pub fn scratch_elems(c: &Conv2d, out: Shape) -> [usize; 2] {
     match split_for(c, out, usize::MAX) {
         1 => [0, 0],
-        split => [split * c.out_channels * out.n * out.h * out.w, 0],
+        split => [split * slice_elems(c, out), 0],
     }
 }
 

@@ -25,6 +25,7 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::ops::Range;
 
 shader!(SHADER, "linear", 4, "act");
 shader!(VEC4, "linear_vec4", 4, "act");
@@ -208,12 +209,14 @@ impl Linear {
 
     pub(super) fn dispatches(&self, ctx: &LaunchCtx) -> Vec<Dispatch> {
         let n = ctx.inputs[0].n;
-        ctx.row_chunks(self.out_features)
-            .into_iter()
-            .flat_map(|rows| {
-                if self.kernel == LinearKernel::Tiled {
-                    return tiled::rows_dispatches(&self.as_conv(rows.len()), ctx, rows);
-                }
+        let chunks = ctx.row_chunks(self.out_features).into_iter();
+        if self.kernel == LinearKernel::Tiled {
+            let chunk =
+                |rows: Range<usize>| tiled::rows_dispatches(&self.as_conv(rows.len()), ctx, rows);
+            return chunks.flat_map(chunk).collect();
+        }
+        chunks
+            .map(|rows| {
                 let uniform = LinearUniform {
                     n: n as u32,
                     in_f: self.in_features as u32,
@@ -245,7 +248,7 @@ impl Linear {
                     _ => (&SHADER, Vec::new(), 1, BATCH_BLOCK),
                 };
                 overrides.push(self.activation.constant());
-                vec![Dispatch {
+                Dispatch {
                     shader,
                     overrides,
                     args: vec![
@@ -262,7 +265,7 @@ impl Linear {
                         rows.len().div_ceil(rows_per_group) * n.div_ceil(samples),
                         1,
                     ),
-                }]
+                }
             })
             .collect()
     }
